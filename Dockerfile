@@ -1,0 +1,29 @@
+# PostgreSQL 15 (Debian bookworm) with event_processor preloaded and created in the default
+# database. Build: docker build -t event_processor . ; run: docker run -e POSTGRES_PASSWORD=… event_processor
+# Not built in this project's CI (no Docker engine there): keep it simple enough to review by eye.
+
+FROM postgres:15-bookworm AS build
+ARG RUST_VERSION=1.95.0
+ARG PGRX_VERSION=0.18.0
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl build-essential pkg-config \
+        libclang-dev clang postgresql-server-dev-15 \
+ && rm -rf /var/lib/apt/lists/*
+ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH=/usr/local/cargo/bin:$PATH
+RUN curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain "$RUST_VERSION"
+RUN cargo install cargo-pgrx --version "$PGRX_VERSION" --locked \
+ && cargo pgrx init --pg15 /usr/lib/postgresql/15/bin/pg_config
+WORKDIR /src
+COPY Cargo.toml Cargo.lock event_processor.control ./
+COPY .cargo .cargo
+COPY src src
+COPY sql sql
+RUN cargo pgrx package --pg-config /usr/lib/postgresql/15/bin/pg_config --out-dir /out
+
+FROM postgres:15-bookworm
+# Only the built library, control file and SQL scripts (install and upgrade scripts).
+COPY --from=build /out/usr/lib/postgresql/15/lib/event_processor.so /usr/lib/postgresql/15/lib/
+COPY --from=build /out/usr/share/postgresql/15/extension/event_processor* /usr/share/postgresql/15/extension/
+RUN echo "shared_preload_libraries = 'event_processor'" > /usr/share/postgresql/event_processor.conf \
+ && echo "include_if_exists = '/usr/share/postgresql/event_processor.conf'" >> /usr/share/postgresql/postgresql.conf.sample
+RUN printf 'CREATE EXTENSION IF NOT EXISTS event_processor;\n' > /docker-entrypoint-initdb.d/10-event_processor.sql

@@ -1,0 +1,228 @@
+-- event_processor schema (SPEC sections 1 and 2). Included in the install script by pgrx.
+
+-- The extension's own bookkeeping lives in a private schema, out of the readers' way.
+CREATE SCHEMA evp;
+COMMENT ON SCHEMA evp IS 'event_processor bookkeeping; not a public interface';
+
+-- Input tables belong to the indexer. Create them when absent (and keep them out of the
+-- extension, so DROP EXTENSION leaves them and their rows); adopt existing ones only when
+-- every column the extension reads is there. CREATE TABLE IF NOT EXISTS cannot be used: an
+-- extension script may not skip a table it does not own. Under pg_restore the dump itself
+-- creates them right after CREATE EXTENSION, so they are left to it.
+CREATE FUNCTION evp.require_columns(tbl regclass, required text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    col text;
+BEGIN
+    FOREACH col IN ARRAY required LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                       WHERE attrelid = tbl AND attname = col AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'event_processor: table % exists but has no column "%"', tbl, col
+                USING ERRCODE = 'undefined_column',
+                      HINT = format('The indexer''s table %s needs the columns %s.', tbl, array_to_string(required, ', '));
+        END IF;
+    END LOOP;
+END $$;
+
+DO $$
+DECLARE
+    restoring boolean := current_setting('application_name') = 'pg_restore';
+BEGIN
+    IF to_regclass('public.starknet_blocks') IS NULL AND NOT restoring THEN
+        CREATE TABLE public.starknet_blocks (
+            block_number numeric(78,0) PRIMARY KEY,
+            block_hash varchar(66) NOT NULL,
+            parent_hash varchar(66) NOT NULL,
+            timestamp numeric(78,0) NOT NULL,
+            status varchar(255) NOT NULL
+        );
+        ALTER EXTENSION event_processor DROP TABLE public.starknet_blocks;
+    ELSIF to_regclass('public.starknet_blocks') IS NOT NULL THEN
+        PERFORM evp.require_columns('public.starknet_blocks',
+            ARRAY['block_number', 'block_hash', 'parent_hash', 'timestamp', 'status']);
+    END IF;
+    IF to_regclass('public.events') IS NULL AND NOT restoring THEN
+        CREATE TABLE public.events (
+            event_nonce bigint NOT NULL,
+            block_number numeric(78,0) NOT NULL,
+            block_hash varchar(66) NOT NULL,
+            vault_address varchar(255) NOT NULL,
+            event_name varchar(255) NOT NULL,
+            event_keys varchar(256)[] NOT NULL,
+            event_data varchar(256)[] NOT NULL,
+            transaction_hash varchar(66) NOT NULL
+        );
+        CREATE INDEX events_block_number_idx ON public.events (block_number);
+        ALTER EXTENSION event_processor DROP TABLE public.events;
+    ELSIF to_regclass('public.events') IS NOT NULL THEN
+        PERFORM evp.require_columns('public.events',
+            ARRAY['event_nonce', 'block_number', 'block_hash', 'vault_address', 'event_name',
+                  'event_keys', 'event_data', 'transaction_hash']);
+    END IF;
+END $$;
+
+-- Output tables (SPEC section 2): names and columns are a contract with the readers.
+-- Amounts are uint256 in numeric(78,0); addresses, hashes and bid ids are normalised hex.
+CREATE TABLE public."VaultStates" (
+    address varchar(66) PRIMARY KEY,
+    unlocked_balance numeric(78,0) NOT NULL DEFAULT 0,
+    locked_balance numeric(78,0) NOT NULL DEFAULT 0,
+    stashed_balance numeric(78,0) NOT NULL DEFAULT 0,
+    current_round numeric(78,0),
+    current_round_address varchar(66),
+    latest_block numeric(78,0),
+    deployment_date numeric(78,0),
+    fossil_client_address varchar(66),
+    eth_address varchar(66),
+    option_round_class_hash varchar(66),
+    alpha numeric(78,0),
+    strike_level numeric(78,0),
+    round_transition_period numeric(78,0),
+    auction_duration numeric(78,0),
+    round_duration numeric(78,0)
+);
+
+CREATE TABLE public."Liquidity_Providers" (
+    address varchar(66) NOT NULL,
+    vault_address varchar(66) NOT NULL,
+    unlocked_balance numeric(78,0) NOT NULL DEFAULT 0,
+    locked_balance numeric(78,0) NOT NULL DEFAULT 0,
+    stashed_balance numeric(78,0) NOT NULL DEFAULT 0,
+    latest_block numeric(78,0),
+    PRIMARY KEY (address, vault_address)
+);
+CREATE INDEX "Liquidity_Providers_vault_idx" ON public."Liquidity_Providers" (vault_address);
+
+CREATE TABLE public."Option_Rounds" (
+    address varchar(66) PRIMARY KEY,
+    vault_address varchar(66) NOT NULL,
+    round_id numeric(78,0) NOT NULL,
+    state varchar(16) NOT NULL DEFAULT 'Open'
+        CHECK (state IN ('Open', 'Auctioning', 'Running', 'Settled')),
+    start_date numeric(78,0),
+    end_date numeric(78,0),
+    settlement_date numeric(78,0),
+    deployment_date numeric(78,0),
+    strike_price numeric(78,0),
+    cap_level numeric(78,0),
+    reserve_price numeric(78,0),
+    starting_liquidity numeric(78,0),
+    available_options numeric(78,0),
+    queued_liquidity numeric(78,0),
+    clearing_price numeric(78,0),
+    sold_options numeric(78,0),
+    premiums numeric(78,0),
+    unsold_liquidity numeric(78,0),
+    settlement_price numeric(78,0),
+    payout_per_option numeric(78,0),
+    remaining_liquidity numeric(78,0)
+);
+CREATE UNIQUE INDEX "Option_Rounds_vault_round_idx" ON public."Option_Rounds" (vault_address, round_id);
+
+CREATE TABLE public."Queued_Liquidity" (
+    address varchar(66) NOT NULL,
+    round_address varchar(66) NOT NULL,
+    bps numeric(78,0) NOT NULL,
+    queued_liquidity numeric(78,0) NOT NULL,
+    PRIMARY KEY (address, round_address)
+);
+
+CREATE TABLE public."Option_Buyers" (
+    address varchar(66) NOT NULL,
+    round_address varchar(66) NOT NULL,
+    mintable_options numeric(78,0) NOT NULL DEFAULT 0,
+    refundable_amount numeric(78,0) NOT NULL DEFAULT 0,
+    has_minted boolean NOT NULL DEFAULT false,
+    has_refunded boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (address, round_address)
+);
+
+CREATE TABLE public."Bids" (
+    round_address varchar(66) NOT NULL,
+    bid_id varchar(66) NOT NULL,
+    buyer_address varchar(66) NOT NULL,
+    tree_nonce numeric(78,0) NOT NULL,
+    amount numeric(78,0) NOT NULL,
+    price numeric(78,0) NOT NULL,
+    PRIMARY KEY (round_address, bid_id)
+);
+
+CREATE TABLE public."Vault_Historic" (
+    address varchar(66) NOT NULL,
+    block_number numeric(78,0) NOT NULL,
+    unlocked_balance numeric(78,0) NOT NULL,
+    locked_balance numeric(78,0) NOT NULL,
+    stashed_balance numeric(78,0) NOT NULL,
+    PRIMARY KEY (address, block_number)
+);
+
+CREATE TABLE public."Liquidity_Providers_Historic" (
+    address varchar(66) NOT NULL,
+    vault_address varchar(66) NOT NULL,
+    block_number numeric(78,0) NOT NULL,
+    unlocked_balance numeric(78,0) NOT NULL,
+    locked_balance numeric(78,0) NOT NULL,
+    stashed_balance numeric(78,0) NOT NULL,
+    PRIMARY KEY (address, vault_address, block_number)
+);
+
+-- State survives pg_dump: the rows of extension tables are dumped only when marked.
+SELECT pg_catalog.pg_extension_config_dump('public."VaultStates"', '');
+SELECT pg_catalog.pg_extension_config_dump('public."Liquidity_Providers"', '');
+SELECT pg_catalog.pg_extension_config_dump('public."Option_Rounds"', '');
+SELECT pg_catalog.pg_extension_config_dump('public."Queued_Liquidity"', '');
+SELECT pg_catalog.pg_extension_config_dump('public."Option_Buyers"', '');
+SELECT pg_catalog.pg_extension_config_dump('public."Bids"', '');
+SELECT pg_catalog.pg_extension_config_dump('public."Vault_Historic"', '');
+SELECT pg_catalog.pg_extension_config_dump('public."Liquidity_Providers_Historic"', '');
+
+-- Notifications: {"operation": "insert"|"update"|"delete", "payload": row}. pg_notify is
+-- delivered at commit, so a rolled-back block sends nothing. evp.notify = off silences them.
+CREATE FUNCTION evp.notify_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF lower(coalesce(current_setting('evp.notify', true), 'on')) IN ('off', 'false', 'no', '0') THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pg_catalog.pg_notify(TG_ARGV[0], json_build_object(
+        'operation', lower(TG_OP),
+        'payload', row_to_json(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END))::text);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER evp_notify AFTER INSERT OR UPDATE OR DELETE ON public."VaultStates"
+    FOR EACH ROW EXECUTE FUNCTION evp.notify_row('vault_update');
+CREATE TRIGGER evp_notify AFTER INSERT OR UPDATE OR DELETE ON public."Liquidity_Providers"
+    FOR EACH ROW EXECUTE FUNCTION evp.notify_row('lp_update');
+CREATE TRIGGER evp_notify AFTER INSERT OR UPDATE OR DELETE ON public."Option_Rounds"
+    FOR EACH ROW EXECUTE FUNCTION evp.notify_row('or_update');
+CREATE TRIGGER evp_notify AFTER INSERT OR UPDATE OR DELETE ON public."Option_Buyers"
+    FOR EACH ROW EXECUTE FUNCTION evp.notify_row('ob_update');
+CREATE TRIGGER evp_notify AFTER INSERT OR UPDATE OR DELETE ON public."Bids"
+    FOR EACH ROW EXECUTE FUNCTION evp.notify_row('bids_update');
+
+-- History: one row per (entity, block) holding the balances at the end of that block. The
+-- apply path calls this once per applied block for the rows the block wrote (their
+-- latest_block). Not a row trigger: a restore's COPY of "VaultStates" would then write history
+-- rows that collide with the restored "Vault_Historic" rows.
+CREATE INDEX "VaultStates_latest_block_idx" ON public."VaultStates" (latest_block);
+CREATE INDEX "Liquidity_Providers_latest_block_idx" ON public."Liquidity_Providers" (latest_block);
+
+CREATE FUNCTION evp.record_history(block numeric) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO public."Vault_Historic" (address, block_number, unlocked_balance, locked_balance, stashed_balance)
+    SELECT address, latest_block, unlocked_balance, locked_balance, stashed_balance
+      FROM public."VaultStates" WHERE latest_block = block
+    ON CONFLICT (address, block_number) DO UPDATE
+       SET unlocked_balance = EXCLUDED.unlocked_balance,
+           locked_balance = EXCLUDED.locked_balance,
+           stashed_balance = EXCLUDED.stashed_balance;
+    INSERT INTO public."Liquidity_Providers_Historic"
+           (address, vault_address, block_number, unlocked_balance, locked_balance, stashed_balance)
+    SELECT address, vault_address, latest_block, unlocked_balance, locked_balance, stashed_balance
+      FROM public."Liquidity_Providers" WHERE latest_block = block
+    ON CONFLICT (address, vault_address, block_number) DO UPDATE
+       SET unlocked_balance = EXCLUDED.unlocked_balance,
+           locked_balance = EXCLUDED.locked_balance,
+           stashed_balance = EXCLUDED.stashed_balance;
+$$;

@@ -1,0 +1,17 @@
+//! Decoding: felt strings → typed Pitch Lake events (SPEC section 3). Pure Rust, no Postgres.
+
+mod error;
+mod event;
+mod felt;
+mod selector;
+
+pub use error::{DecodeError, Part};
+pub use event::{
+    decode, infer_layout, is_round_event, Event, ForwardedFrom, Layout, LiquidityChange,
+    VaultDeployment, VaultGeneration,
+};
+pub use felt::{normalize_address, Address, FeltError, FIELD_PRIME, U256};
+pub use selector::{selector_of, SELECTORS};
+
+#[cfg(test)]
+mod tests;
