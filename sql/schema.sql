@@ -63,11 +63,13 @@ END $$;
 
 -- Output tables (SPEC section 2): names and columns are a contract with the readers.
 -- Amounts are uint256 in numeric(78,0); addresses, hashes and bid ids are normalised hex.
+-- Balances are never negative: a transition that would make one negative is an inconsistent
+-- chain, and the CHECK turns it into an error instead of a wrong state.
 CREATE TABLE public."VaultStates" (
     address varchar(66) PRIMARY KEY,
-    unlocked_balance numeric(78,0) NOT NULL DEFAULT 0,
-    locked_balance numeric(78,0) NOT NULL DEFAULT 0,
-    stashed_balance numeric(78,0) NOT NULL DEFAULT 0,
+    unlocked_balance numeric(78,0) NOT NULL DEFAULT 0 CHECK (unlocked_balance >= 0),
+    locked_balance numeric(78,0) NOT NULL DEFAULT 0 CHECK (locked_balance >= 0),
+    stashed_balance numeric(78,0) NOT NULL DEFAULT 0 CHECK (stashed_balance >= 0),
     current_round numeric(78,0),
     current_round_address varchar(66),
     latest_block numeric(78,0),
@@ -85,9 +87,9 @@ CREATE TABLE public."VaultStates" (
 CREATE TABLE public."Liquidity_Providers" (
     address varchar(66) NOT NULL,
     vault_address varchar(66) NOT NULL,
-    unlocked_balance numeric(78,0) NOT NULL DEFAULT 0,
-    locked_balance numeric(78,0) NOT NULL DEFAULT 0,
-    stashed_balance numeric(78,0) NOT NULL DEFAULT 0,
+    unlocked_balance numeric(78,0) NOT NULL DEFAULT 0 CHECK (unlocked_balance >= 0),
+    locked_balance numeric(78,0) NOT NULL DEFAULT 0 CHECK (locked_balance >= 0),
+    stashed_balance numeric(78,0) NOT NULL DEFAULT 0 CHECK (stashed_balance >= 0),
     latest_block numeric(78,0),
     PRIMARY KEY (address, vault_address)
 );
@@ -115,7 +117,7 @@ CREATE TABLE public."Option_Rounds" (
     unsold_liquidity numeric(78,0),
     settlement_price numeric(78,0),
     payout_per_option numeric(78,0),
-    remaining_liquidity numeric(78,0)
+    remaining_liquidity numeric(78,0) CHECK (remaining_liquidity >= 0)
 );
 CREATE UNIQUE INDEX "Option_Rounds_vault_round_idx" ON public."Option_Rounds" (vault_address, round_id);
 
@@ -166,6 +168,40 @@ CREATE TABLE public."Liquidity_Providers_Historic" (
     PRIMARY KEY (address, vault_address, block_number)
 );
 
+-- Bookkeeping. Applying is idempotent per block: a block is applied once, and a vault's
+-- events once each, in nonce order.
+CREATE TABLE evp.applied_blocks (
+    block_number numeric(78,0) PRIMARY KEY,
+    block_hash varchar(66) NOT NULL,
+    events_applied integer NOT NULL,
+    events_ignored integer NOT NULL,   -- not Pitch Lake events (an option token's Transfer, say)
+    events_failed integer NOT NULL     -- skipped under evp.on_error = 'skip'
+);
+
+CREATE TABLE evp.vault_progress (
+    vault_address varchar(66) PRIMARY KEY,
+    last_nonce bigint NOT NULL
+);
+
+-- s: each LP's starting liquidity in a round (its locked balance at the auction start).
+CREATE TABLE evp.lp_round_liquidity (
+    round_address varchar(66) NOT NULL,
+    lp_address varchar(66) NOT NULL,
+    starting_liquidity numeric(78,0) NOT NULL,
+    PRIMARY KEY (round_address, lp_address)
+);
+
+CREATE TABLE evp.failed_events (
+    block_number numeric(78,0) NOT NULL,
+    block_hash varchar(66) NOT NULL,
+    vault_address varchar(255) NOT NULL,
+    event_nonce bigint NOT NULL,
+    event_name varchar(255) NOT NULL,
+    sqlstate char(5) NOT NULL,
+    reason text NOT NULL,
+    PRIMARY KEY (vault_address, event_nonce, block_hash)
+);
+
 -- State survives pg_dump: the rows of extension tables are dumped only when marked.
 SELECT pg_catalog.pg_extension_config_dump('public."VaultStates"', '');
 SELECT pg_catalog.pg_extension_config_dump('public."Liquidity_Providers"', '');
@@ -175,6 +211,10 @@ SELECT pg_catalog.pg_extension_config_dump('public."Option_Buyers"', '');
 SELECT pg_catalog.pg_extension_config_dump('public."Bids"', '');
 SELECT pg_catalog.pg_extension_config_dump('public."Vault_Historic"', '');
 SELECT pg_catalog.pg_extension_config_dump('public."Liquidity_Providers_Historic"', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.applied_blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.vault_progress', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.lp_round_liquidity', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.failed_events', '');
 
 -- Notifications: {"operation": "insert"|"update"|"delete", "payload": row}. pg_notify is
 -- delivered at commit, so a rolled-back block sends nothing. evp.notify = off silences them.
@@ -226,3 +266,47 @@ LANGUAGE sql AS $$
            locked_balance = EXCLUDED.locked_balance,
            stashed_balance = EXCLUDED.stashed_balance;
 $$;
+
+-- Addresses in the indexer's tables may be upper case or zero padded; this is the form the
+-- output tables use, for matching in SQL (the apply path validates felts strictly in Rust).
+CREATE FUNCTION evp.normalize_felt(felt text) RETURNS text
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql AS $$
+    SELECT '0x' || coalesce(nullif(ltrim(lower(substr(felt, 3)), '0'), ''), '0')
+$$;
+
+-- The indexer's inserts drive the apply path. Plain PL/pgSQL wrappers: the Rust entry points
+-- are created later in the install script, and PL/pgSQL resolves them at run time.
+CREATE FUNCTION evp.on_block_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM evp.block_inserted(NEW.block_number);
+    RETURN NULL;
+END $$;
+
+-- Events inserted after their block was applied belong to that block and are applied now.
+CREATE FUNCTION evp.on_events_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM evp.events_inserted(array_agg(DISTINCT n.block_number ORDER BY n.block_number))
+       FROM new_events n JOIN evp.applied_blocks a ON a.block_number = n.block_number
+      WHERE evp.normalize_felt(a.block_hash) = evp.normalize_felt(n.block_hash)
+     HAVING count(*) > 0;
+    RETURN NULL;
+END $$;
+
+-- The triggers hang on the indexer's tables; DEPENDS ON EXTENSION drops them with the
+-- extension. Under pg_restore the input tables come later, with their triggers, from the dump.
+DO $$
+BEGIN
+    IF to_regclass('public.starknet_blocks') IS NOT NULL THEN
+        CREATE TRIGGER evp_apply_block AFTER INSERT ON public.starknet_blocks
+            FOR EACH ROW EXECUTE FUNCTION evp.on_block_insert();
+        ALTER TRIGGER evp_apply_block ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
+    END IF;
+    IF to_regclass('public.events') IS NOT NULL THEN
+        CREATE TRIGGER evp_late_events AFTER INSERT ON public.events
+            REFERENCING NEW TABLE AS new_events
+            FOR EACH STATEMENT EXECUTE FUNCTION evp.on_events_insert();
+        ALTER TRIGGER evp_late_events ON public.events DEPENDS ON EXTENSION event_processor;
+    END IF;
+END $$;

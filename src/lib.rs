@@ -2,16 +2,30 @@
 //!
 //! The pipeline, one folder a stage:
 //! - [`decode`]: felts and event layouts → typed events (pure Rust, unit-tested without Postgres);
-//! - `api`: the SQL functions, thin wrappers over the stages above;
-//! - `sql/schema.sql`: the tables, NOTIFY and history triggers the extension installs.
+//! - [`math`]: wide integers and the auction outcome (pure Rust);
+//! - `apply`: a block's events → output tables through cached SPI plans, in the inserting
+//!   transaction;
+//! - `api`: the SQL functions and trigger entry points, thin wrappers over the stages above;
+//! - `guc`: the `evp.*` settings;
+//! - `sql/schema.sql`: the tables, triggers and helpers the extension installs.
+
+use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
 pub mod decode;
+pub mod math;
 
 mod api;
+mod apply;
+mod guc;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    guc::init();
+}
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The SQL interface: thin `#[pg_extern]` wrappers over the pure modules.
 
+mod apply;
 mod decode;
 
 use pgrx::prelude::*;

@@ -1,8 +1,9 @@
 //! The typed events of SPEC section 3, and the decoder from (name, keys, data) felts.
 
 use super::error::{DecodeError, Part};
-use super::felt::{Address, U256};
+use super::felt::Address;
 use super::selector::selector_of;
+use crate::math::U256;
 use serde::Serialize;
 use std::fmt::Display;
 

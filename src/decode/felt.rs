@@ -4,15 +4,11 @@
 //! the indexer as `0x…` hex in any case with optional leading zeros. Amounts are `u256` values
 //! split over two felts (low, high), so one 256-bit type serves both.
 
-use std::cmp::Ordering;
+use crate::math::{Uint, U256};
 use std::fmt;
 
-/// An unsigned 256-bit integer: four 64-bit limbs, least significant first.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct U256([u64; 4]);
-
 /// The Stark field prime `P = 2^251 + 17·2^192 + 1`.
-pub const FIELD_PRIME: U256 = U256([1, 0, 0, 0x0800_0000_0000_0011]);
+pub const FIELD_PRIME: U256 = Uint([1, 0, 0, 0x0800_0000_0000_0011]);
 
 /// Why a felt string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,28 +24,6 @@ pub enum FeltError {
 }
 
 impl U256 {
-    pub const ZERO: U256 = U256([0; 4]);
-
-    pub const fn from_u128(v: u128) -> U256 {
-        U256([v as u64, (v >> 64) as u64, 0, 0])
-    }
-
-    /// `low + high * 2^128`.
-    pub const fn from_halves(low: u128, high: u128) -> U256 {
-        U256([
-            low as u64,
-            (low >> 64) as u64,
-            high as u64,
-            (high >> 64) as u64,
-        ])
-    }
-
-    /// The value if it fits in 128 bits.
-    pub fn to_u128(self) -> Option<u128> {
-        (self.0[2] == 0 && self.0[3] == 0)
-            .then(|| u128::from(self.0[0]) | u128::from(self.0[1]) << 64)
-    }
-
     /// Parses a hex string of at most 256 bits; whether it is a felt is the caller's check.
     fn parse_hex(s: &str) -> Result<U256, FeltError> {
         let digits = s
@@ -76,7 +50,7 @@ impl U256 {
             let chunk = std::str::from_utf8(chunk).expect("ascii hex digits");
             limbs[i] = u64::from_str_radix(chunk, 16).expect("validated hex digits");
         }
-        Ok(U256(limbs))
+        Ok(Uint(limbs))
     }
 
     /// Parses a felt: `0x` hex, any case, leading zeros allowed, value below P.
@@ -86,39 +60,6 @@ impl U256 {
             return Err(FeltError::NotInField(s.to_owned()));
         }
         Ok(v)
-    }
-
-    /// Divides in place by a small divisor and returns the remainder.
-    fn div_rem_small(&mut self, divisor: u64) -> u64 {
-        let mut rem: u128 = 0;
-        for limb in self.0.iter_mut().rev() {
-            let cur = (rem << 64) | u128::from(*limb);
-            *limb = (cur / u128::from(divisor)) as u64;
-            rem = cur % u128::from(divisor);
-        }
-        rem as u64
-    }
-
-    pub fn is_zero(self) -> bool {
-        self == U256::ZERO
-    }
-
-    /// Normalised hex: `0x` + lowercase digits without leading zeros (`0x0` for zero).
-    pub fn to_hex(self) -> String {
-        let mut out = String::from("0x");
-        let mut started = false;
-        for limb in self.0.iter().rev() {
-            if started {
-                out.push_str(&format!("{limb:016x}"));
-            } else if *limb != 0 {
-                out.push_str(&format!("{limb:x}"));
-                started = true;
-            }
-        }
-        if !started {
-            out.push('0');
-        }
-        out
     }
 
     /// `P − self`, used for negative felts; the caller guarantees `self < P`.
@@ -131,66 +72,19 @@ impl U256 {
             *limb = d;
             borrow = b1 || b2;
         }
-        U256(out)
+        Uint(out)
     }
 
     /// Reads the felt as a signed integer: values above (P−1)/2 are `value − P`.
     /// Returns `None` when the magnitude does not fit in an `i128`.
     pub fn to_i128(self) -> Option<i128> {
-        let half = U256([0, 0, 0x8000_0000_0000_0000, 0x0400_0000_0000_0008]); // (P − 1) / 2
+        let half: U256 = Uint([0, 0, 0x8000_0000_0000_0000, 0x0400_0000_0000_0008]); // (P − 1) / 2
         if self <= half {
             self.to_u128().and_then(|v| i128::try_from(v).ok())
         } else {
             let magnitude = self.neg_mod_p().to_u128()?;
             0i128.checked_sub_unsigned(magnitude)
         }
-    }
-}
-
-impl Ord for U256 {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.iter().rev().cmp(other.0.iter().rev())
-    }
-}
-
-impl PartialOrd for U256 {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Decimal, as stored in `numeric(78,0)` columns.
-impl fmt::Display for U256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const CHUNK: u64 = 10_000_000_000_000_000_000; // 10^19, the largest power of ten in a u64
-        let mut rest = *self;
-        let mut chunks = Vec::new();
-        loop {
-            chunks.push(rest.div_rem_small(CHUNK));
-            if rest.is_zero() {
-                break;
-            }
-        }
-        let mut iter = chunks.iter().rev();
-        if let Some(first) = iter.next() {
-            write!(f, "{first}")?;
-        }
-        for chunk in iter {
-            write!(f, "{chunk:019}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for U256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self}")
-    }
-}
-
-impl serde::Serialize for U256 {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 
@@ -298,42 +192,6 @@ mod tests {
     }
 
     #[test]
-    fn decimal_and_hex_round_trip_at_the_edges() {
-        assert_eq!(U256::ZERO.to_string(), "0");
-        assert_eq!(
-            U256::from_u128(u128::MAX).to_string(),
-            "340282366920938463463374607431768211455"
-        );
-        // 2^128
-        assert_eq!(
-            U256::from_halves(0, 1).to_string(),
-            "340282366920938463463374607431768211456"
-        );
-        // 2^256 − 1
-        assert_eq!(
-            U256::from_halves(u128::MAX, u128::MAX).to_string(),
-            "115792089237316195423570985008687907853269984665640564039457584007913129639935"
-        );
-        assert_eq!(
-            U256::from_u128(10_000_000_000_000_000_000).to_string(),
-            "10000000000000000000"
-        );
-        assert_eq!(
-            U256::from_u128(10_000_000_000_000_000_001).to_string(),
-            "10000000000000000001"
-        );
-        assert_eq!(U256::ZERO.to_hex(), "0x0");
-        assert_eq!(
-            felt("0x000ABC0000000000000001").to_hex(),
-            "0xabc0000000000000001"
-        );
-        assert_eq!(
-            U256::from_halves(1, 1).to_hex(),
-            "0x100000000000000000000000000000001"
-        );
-    }
-
-    #[test]
     fn signed_felts() {
         assert_eq!(felt("0x14d").to_i128(), Some(333));
         assert_eq!(felt("0x0").to_i128(), Some(0));
@@ -368,13 +226,5 @@ mod tests {
             felt("0x400000000000008800000000000000000000000000000000000000000000001").to_i128(),
             None
         );
-    }
-
-    #[test]
-    fn ordering_compares_high_limbs_first() {
-        assert!(U256::from_halves(0, 1) > U256::from_halves(u128::MAX, 0));
-        assert!(U256::from_u128(2) > U256::from_u128(1));
-        assert_eq!(U256::from_halves(5, 7).to_u128(), None);
-        assert_eq!(U256::from_u128(42).to_u128(), Some(42));
     }
 }

@@ -5,12 +5,13 @@ mod event;
 mod felt;
 mod selector;
 
+pub use crate::math::U256;
 pub use error::{DecodeError, Part};
 pub use event::{
     decode, infer_layout, is_round_event, Event, ForwardedFrom, Layout, LiquidityChange,
     VaultDeployment, VaultGeneration,
 };
-pub use felt::{normalize_address, Address, FeltError, FIELD_PRIME, U256};
+pub use felt::{normalize_address, Address, FeltError, FIELD_PRIME};
 pub use selector::{selector_of, SELECTORS};
 
 #[cfg(test)]

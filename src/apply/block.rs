@@ -1,0 +1,341 @@
+//! Blocks: which block may be applied now, its events in (vault, nonce) order, error
+//! handling per `evp.on_error`, and the bookkeeping that makes applying idempotent.
+
+use super::event::{apply_event, Applied, ApplyError, BlockCtx, EventRow};
+use super::plans::{run, Param};
+use crate::guc::{OnError, ON_ERROR};
+use pgrx::pg_sys::{self, panic::CaughtError, PgTryBuilder};
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use std::panic::AssertUnwindSafe;
+
+/// The block row and where it stands: already applied, the applied tip, and whether an
+/// unapplied, unreverted block lies between the tip and it.
+const BLOCK_STATE: &str = r#"
+SELECT b.block_hash, b.timestamp::text, b.status,
+       EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = b.block_number) AS applied,
+       t.tip::text,
+       EXISTS (SELECT FROM public.starknet_blocks p
+                WHERE p.block_number < b.block_number AND p.status <> 'REVERTED'
+                  AND p.block_number > coalesce(t.tip, -1)) AS predecessor_pending
+  FROM public.starknet_blocks b, (SELECT max(block_number) AS tip FROM evp.applied_blocks) t
+ WHERE b.block_number = $1::numeric"#;
+
+/// The block's events not applied yet, in vault then nonce order. `from_address` is optional
+/// in the indexer's table, hence the row-to-jsonb lookup.
+const BLOCK_EVENTS: &str = r#"
+SELECT e.vault_address::text, e.event_nonce, e.event_name::text, e.event_keys::text[], e.event_data::text[],
+       to_jsonb(e) ->> 'from_address'
+  FROM public.events e
+  LEFT JOIN evp.vault_progress p ON p.vault_address = evp.normalize_felt(e.vault_address)
+ WHERE e.block_number = $1::numeric AND evp.normalize_felt(e.block_hash) = evp.normalize_felt($2)
+   AND e.event_nonce > coalesce(p.last_nonce, 0)
+ ORDER BY evp.normalize_felt(e.vault_address), e.event_nonce"#;
+
+/// Bookkeeping after a block (or its late events): per-vault last nonce, the block's
+/// counters, and its history rows. $1 block, $2 hash, $3 vaults, $4 their last nonces,
+/// $5 applied, $6 ignored, $7 failed.
+const BLOCK_DONE: &str = r#"
+WITH p AS (
+    INSERT INTO evp.vault_progress (vault_address, last_nonce)
+    SELECT v, n::bigint FROM unnest($3::text[], $4::text[]) AS t(v, n)
+    ON CONFLICT (vault_address) DO UPDATE SET last_nonce = EXCLUDED.last_nonce),
+b AS (
+    INSERT INTO evp.applied_blocks (block_number, block_hash, events_applied, events_ignored, events_failed)
+    VALUES ($1::numeric, $2, $5::int, $6::int, $7::int)
+    ON CONFLICT (block_number) DO UPDATE
+       SET events_applied = evp.applied_blocks.events_applied + EXCLUDED.events_applied,
+           events_ignored = evp.applied_blocks.events_ignored + EXCLUDED.events_ignored,
+           events_failed = evp.applied_blocks.events_failed + EXCLUDED.events_failed)
+SELECT evp.record_history($1::numeric)"#;
+
+/// A skipped event, under evp.on_error = skip.
+const EVENT_FAILED: &str = r#"
+INSERT INTO evp.failed_events (block_number, block_hash, vault_address, event_nonce, event_name, sqlstate, reason)
+VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)"#;
+
+/// Pending blocks, oldest first: unreverted, unapplied, above the applied tip.
+const PENDING_BLOCKS: &str = r#"
+SELECT block_number::text FROM public.starknet_blocks
+ WHERE status <> 'REVERTED'
+   AND block_number > coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)
+ ORDER BY block_number"#;
+
+/// What `apply_block` did.
+pub enum BlockOutcome {
+    Applied,
+    /// An earlier block is not applied yet: this one waits its turn.
+    Pending,
+    /// Applied before (or reverted): nothing to do.
+    Skipped,
+}
+
+/// Applies block `number` if it is next in line. Called by the `starknet_blocks` trigger in
+/// sync mode and by `evp_catchup()`.
+pub fn apply_block(client: &mut SpiClient<'_>, number: &str) -> BlockOutcome {
+    let Some((block, status, applied, tip, predecessor_pending)) = block_state(client, number)
+    else {
+        return BlockOutcome::Skipped;
+    };
+    if applied || status == "REVERTED" {
+        return BlockOutcome::Skipped;
+    }
+    if let Some(tip) = tip.as_deref().filter(|t| !is_above(number, t)) {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("block {number} arrives at or below the applied tip {tip}; revert to below it first (evp_revert_to)"),
+        );
+    }
+    if predecessor_pending {
+        return BlockOutcome::Pending;
+    }
+    apply_events(client, &block);
+    BlockOutcome::Applied
+}
+
+/// Applies events that arrived after their block was applied (they belong to that block).
+pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) {
+    if let Some((block, _, true, _, _)) = block_state(client, number) {
+        apply_events(client, &block);
+    }
+}
+
+/// Applies pending blocks in order, at most `max_blocks`; returns how many were applied.
+pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> i64 {
+    let pending: Vec<String> = spi(run(client, PENDING_BLOCKS, &[]))
+        .filter_map(|r| spi(r.get(1)))
+        .collect();
+    let mut applied = 0;
+    for number in pending {
+        if max_blocks.is_some_and(|m| applied >= m) {
+            break;
+        }
+        if let BlockOutcome::Applied = apply_block(client, &number) {
+            applied += 1;
+        }
+    }
+    applied
+}
+
+fn block_state(
+    client: &mut SpiClient<'_>,
+    number: &str,
+) -> Option<(BlockCtx, String, bool, Option<String>, bool)> {
+    let table = spi(run(client, BLOCK_STATE, &[number.into()]));
+    let row = table.into_iter().next()?;
+    let hash: String = spi(row.get(1))?;
+    let timestamp: String = spi(row.get(2))?;
+    let status: String = spi(row.get(3))?;
+    let applied = spi(row.get::<bool>(4)).unwrap_or(false);
+    let tip: Option<String> = spi(row.get(5));
+    let predecessor_pending = spi(row.get::<bool>(6)).unwrap_or(false);
+    Some((
+        BlockCtx {
+            number: number.to_owned(),
+            hash,
+            timestamp,
+        },
+        status,
+        applied,
+        tip,
+        predecessor_pending,
+    ))
+}
+
+/// Whether decimal `a` > decimal `b` (both non-negative integers as Postgres prints them).
+fn is_above(a: &str, b: &str) -> bool {
+    (a.len(), a) > (b.len(), b)
+}
+
+fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) {
+    let rows = read_events(client, block);
+    let (mut applied, mut ignored, mut failed) = (0i64, 0i64, 0i64);
+    let mut last_nonce: Vec<(String, i64)> = Vec::new();
+    for row in &rows {
+        let vault = crate::decode::normalize_address(&row.vault_raw)
+            .unwrap_or_else(|_| row.vault_raw.clone());
+        match apply_one(client, block, row) {
+            Ok(Applied::Applied) => applied += 1,
+            Ok(Applied::Ignored) => ignored += 1,
+            Err(Failure { code, reason }) => {
+                failed += 1;
+                let params: Vec<Param> = vec![
+                    block.number.clone().into(),
+                    block.hash.clone().into(),
+                    vault.clone().into(),
+                    row.nonce.to_string().into(),
+                    row.name.clone().into(),
+                    sqlstate(code).into(),
+                    reason.into(),
+                ];
+                spi(run(client, EVENT_FAILED, &params));
+            }
+        }
+        match last_nonce.last_mut() {
+            Some((v, n)) if *v == vault => *n = row.nonce,
+            _ => last_nonce.push((vault, row.nonce)),
+        }
+    }
+    let (vaults, nonces): (Vec<String>, Vec<String>) = last_nonce
+        .into_iter()
+        .map(|(v, n)| (v, n.to_string()))
+        .unzip();
+    let params: Vec<Param> = vec![
+        block.number.clone().into(),
+        block.hash.clone().into(),
+        vaults.into(),
+        nonces.into(),
+        applied.to_string().into(),
+        ignored.to_string().into(),
+        failed.to_string().into(),
+    ];
+    spi(run(client, BLOCK_DONE, &params));
+}
+
+fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
+    let table = spi(run(
+        client,
+        BLOCK_EVENTS,
+        &[block.number.clone().into(), block.hash.clone().into()],
+    ));
+    table
+        .into_iter()
+        .map(|row| EventRow {
+            vault_raw: spi(row.get(1)).unwrap_or_default(),
+            nonce: spi(row.get(2)).unwrap_or_default(),
+            name: spi(row.get(3)).unwrap_or_default(),
+            keys: spi(row.get::<Vec<String>>(4)).unwrap_or_default(),
+            data: spi(row.get::<Vec<String>>(5)).unwrap_or_default(),
+            emitter: spi(row.get(6)),
+        })
+        .collect()
+}
+
+/// Why an event failed: its SQLSTATE and a reason.
+struct Failure {
+    code: PgSqlErrorCode,
+    reason: String,
+}
+
+impl From<ApplyError> for Failure {
+    fn from(e: ApplyError) -> Self {
+        let code = match &e {
+            ApplyError::Decode(_) => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            ApplyError::Auction(_) | ApplyError::Inconsistent(_) => {
+                PgSqlErrorCode::ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION
+            }
+            ApplyError::Spi(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+        };
+        Failure {
+            code,
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<CaughtError> for Failure {
+    fn from(e: CaughtError) -> Self {
+        let report = match &e {
+            CaughtError::PostgresError(r)
+            | CaughtError::ErrorReport(r)
+            | CaughtError::RustPanic { ereport: r, .. } => r,
+        };
+        Failure {
+            code: report.sql_error_code(),
+            reason: report.message().to_owned(),
+        }
+    }
+}
+
+/// The five-character SQLSTATE of an error code (Postgres packs six bits a character).
+fn sqlstate(code: PgSqlErrorCode) -> String {
+    let packed = code as isize;
+    (0..5)
+        .map(|i| char::from(b'0' + ((packed >> (6 * i)) & 0x3F) as u8))
+        .collect()
+}
+
+/// Applies one event. Under `abort`, a failure raises an error naming block, vault, nonce,
+/// event and reason, and the whole transaction rolls back. Under `skip`, the event runs in a
+/// subtransaction that is rolled back on failure, and the failure is returned to be recorded.
+fn apply_one(
+    client: &mut SpiClient<'_>,
+    block: &BlockCtx,
+    row: &EventRow,
+) -> Result<Applied, Failure> {
+    let subxact = (ON_ERROR.get() == OnError::Skip).then(SubTransaction::begin);
+    let result = PgTryBuilder::new(AssertUnwindSafe(|| {
+        apply_event(client, block, row).map_err(Failure::from)
+    }))
+    .catch_others(|e| Err(Failure::from(e)))
+    .execute();
+    match (result, subxact) {
+        (Ok(applied), Some(s)) => {
+            s.release();
+            Ok(applied)
+        }
+        (Ok(applied), None) => Ok(applied),
+        (Err(failure), Some(s)) => {
+            s.rollback();
+            Err(failure)
+        }
+        (Err(Failure { code, reason }), None) => raise(
+            code,
+            format!(
+                "block {}, vault {}, event nonce {} ({}): {reason}",
+                block.number, row.vault_raw, row.nonce, row.name
+            ),
+        ),
+    }
+}
+
+/// An internal subtransaction, as PL/pgSQL uses for an EXCEPTION block.
+struct SubTransaction {
+    memory: pg_sys::MemoryContext,
+    owner: pg_sys::ResourceOwner,
+}
+
+impl SubTransaction {
+    fn begin() -> Self {
+        // SAFETY: called inside a transaction; memory context and resource owner are restored
+        // when the subtransaction ends.
+        unsafe {
+            let memory = pg_sys::CurrentMemoryContext;
+            let owner = pg_sys::CurrentResourceOwner;
+            pg_sys::BeginInternalSubTransaction(std::ptr::null());
+            pg_sys::MemoryContextSwitchTo(memory);
+            SubTransaction { memory, owner }
+        }
+    }
+
+    fn release(self) {
+        // SAFETY: this subtransaction is the current one.
+        unsafe {
+            pg_sys::ReleaseCurrentSubTransaction();
+            self.restore();
+        }
+    }
+
+    fn rollback(self) {
+        // SAFETY: this subtransaction is the current one, possibly failed.
+        unsafe {
+            pg_sys::MemoryContextSwitchTo(self.memory);
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            self.restore();
+        }
+    }
+
+    unsafe fn restore(&self) {
+        pg_sys::MemoryContextSwitchTo(self.memory);
+        pg_sys::CurrentResourceOwner = self.owner;
+    }
+}
+
+/// An SPI failure here is a bug or a broken installation, not bad input.
+fn spi<T>(r: Result<T, pgrx::spi::SpiError>) -> T {
+    r.unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("SPI: {e}")))
+}
+
+fn raise(code: PgSqlErrorCode, message: String) -> ! {
+    crate::api::raise(code, message)
+}

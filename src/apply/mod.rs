@@ -1,0 +1,11 @@
+//! Apply: a block's events → the output tables, inside the inserting transaction.
+//!
+//! `block` decides which block may go next and handles errors, `event` decodes one event and
+//! runs its transition, `statements` holds the SQL of every transition, `plans` caches them.
+
+mod block;
+mod event;
+mod plans;
+mod statements;
+
+pub use block::{apply_block, apply_late_events, catch_up};

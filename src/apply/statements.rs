@@ -1,0 +1,192 @@
+//! The SQL of every state transition (SPEC section 4). One statement per transition: the
+//! LP-wide ones (auction start, auction end, settlement) update every LP of the vault at once.
+//! Numbers arrive as text and are cast to numeric; ⌊x/y⌋ is `div()`, exact at any size.
+//! Round statements filter on (round address, vault) and return a row count, so an event for
+//! a round the vault does not have changes nothing and is reported.
+
+/// ContractDeployed: $1 vault, $2 block, $3 deployment date, $4 fossil client, $5 eth,
+/// $6 round class hash, $7 alpha, $8 strike level, $9 transition period, $10 auction duration,
+/// $11 round duration. Configuration only: balances and the current round stay as they are.
+pub const CONTRACT_DEPLOYED: &str = r#"
+INSERT INTO public."VaultStates" AS v (address, latest_block, deployment_date, fossil_client_address, eth_address,
+       option_round_class_hash, alpha, strike_level, round_transition_period, auction_duration, round_duration)
+VALUES ($1, $2::numeric, $3::numeric, $4, $5, $6, $7::numeric, $8::numeric, $9::numeric, $10::numeric, $11::numeric)
+ON CONFLICT (address) DO UPDATE SET
+       latest_block = EXCLUDED.latest_block, deployment_date = EXCLUDED.deployment_date,
+       fossil_client_address = EXCLUDED.fossil_client_address, eth_address = EXCLUDED.eth_address,
+       option_round_class_hash = EXCLUDED.option_round_class_hash, alpha = EXCLUDED.alpha,
+       strike_level = EXCLUDED.strike_level, round_transition_period = EXCLUDED.round_transition_period,
+       auction_duration = EXCLUDED.auction_duration, round_duration = EXCLUDED.round_duration"#;
+
+/// Deposit and Withdrawal: $1 vault, $2 account, $3 account unlocked now, $4 vault unlocked
+/// now, $5 block.
+pub const LIQUIDITY_CHANGED: &str = r#"
+WITH v AS (
+    INSERT INTO public."VaultStates" (address, unlocked_balance, latest_block) VALUES ($1, $4::numeric, $5::numeric)
+    ON CONFLICT (address) DO UPDATE SET unlocked_balance = EXCLUDED.unlocked_balance, latest_block = EXCLUDED.latest_block)
+INSERT INTO public."Liquidity_Providers" (address, vault_address, unlocked_balance, latest_block)
+VALUES ($2, $1, $3::numeric, $5::numeric)
+ON CONFLICT (address, vault_address) DO UPDATE
+   SET unlocked_balance = EXCLUDED.unlocked_balance, latest_block = EXCLUDED.latest_block"#;
+
+/// WithdrawalQueued: $1 vault, $2 account, $3 round id, $4 bps, $5 vault queued now,
+/// $6 account queued now. Re-queueing replaces; bps 0 cancels (queued 0).
+pub const WITHDRAWAL_QUEUED: &str = r#"
+WITH r AS (
+    UPDATE public."Option_Rounds" SET queued_liquidity = $5::numeric
+     WHERE vault_address = $1 AND round_id = $3::numeric RETURNING address),
+q AS (
+    INSERT INTO public."Queued_Liquidity" (address, round_address, bps, queued_liquidity)
+    SELECT $2, r.address, $4::numeric, $6::numeric FROM r
+    ON CONFLICT (address, round_address) DO UPDATE SET bps = EXCLUDED.bps, queued_liquidity = EXCLUDED.queued_liquidity)
+SELECT count(*) FROM r"#;
+
+/// StashWithdrawn: $1 vault, $2 account, $3 vault stashed now, $4 block.
+pub const STASH_WITHDRAWN: &str = r#"
+WITH v AS (
+    INSERT INTO public."VaultStates" (address, stashed_balance, latest_block) VALUES ($1, $3::numeric, $4::numeric)
+    ON CONFLICT (address) DO UPDATE SET stashed_balance = EXCLUDED.stashed_balance, latest_block = EXCLUDED.latest_block)
+INSERT INTO public."Liquidity_Providers" (address, vault_address, stashed_balance, latest_block) VALUES ($2, $1, 0, $4::numeric)
+ON CONFLICT (address, vault_address) DO UPDATE SET stashed_balance = 0, latest_block = EXCLUDED.latest_block"#;
+
+/// OptionRoundDeployed: $1 vault, $2 round address, $3 round id, $4 auction start,
+/// $5 auction end, $6 settlement date, $7 deployment date (block timestamp), $8 strike price,
+/// $9 cap level, $10 reserve price, $11 block.
+pub const ROUND_DEPLOYED: &str = r#"
+WITH r AS (
+    INSERT INTO public."Option_Rounds" (address, vault_address, round_id, state, start_date, end_date,
+           settlement_date, deployment_date, strike_price, cap_level, reserve_price)
+    VALUES ($2, $1, $3::numeric, 'Open', $4::numeric, $5::numeric, $6::numeric, $7::numeric,
+            $8::numeric, $9::numeric, $10::numeric))
+INSERT INTO public."VaultStates" (address, current_round, current_round_address, latest_block)
+VALUES ($1, $3::numeric, $2, $11::numeric)
+ON CONFLICT (address) DO UPDATE SET current_round = EXCLUDED.current_round,
+       current_round_address = EXCLUDED.current_round_address, latest_block = EXCLUDED.latest_block"#;
+
+/// PricingDataSet: $1 vault, $2 round, $3 strike price, $4 cap level, $5 reserve price.
+pub const PRICING_SET: &str = r#"
+WITH r AS (
+    UPDATE public."Option_Rounds" SET strike_price = $3::numeric, cap_level = $4::numeric, reserve_price = $5::numeric
+     WHERE address = $2 AND vault_address = $1 RETURNING 1)
+SELECT count(*) FROM r"#;
+
+/// AuctionStarted: $1 vault, $2 round, $3 starting liquidity S, $4 options available, $5 block.
+/// Every LP's unlocked balance becomes locked, and is remembered as its s for the round.
+pub const AUCTION_STARTED: &str = r#"
+WITH r AS (
+    UPDATE public."Option_Rounds" SET state = 'Auctioning', starting_liquidity = $3::numeric, available_options = $4::numeric
+     WHERE address = $2 AND vault_address = $1 RETURNING 1),
+v AS (
+    UPDATE public."VaultStates" SET locked_balance = $3::numeric, unlocked_balance = 0, latest_block = $5::numeric
+     WHERE address = $1 AND EXISTS (SELECT FROM r)),
+l AS (
+    UPDATE public."Liquidity_Providers" SET locked_balance = unlocked_balance, unlocked_balance = 0, latest_block = $5::numeric
+     WHERE vault_address = $1 AND (unlocked_balance <> 0 OR locked_balance <> 0) AND EXISTS (SELECT FROM r)
+    RETURNING address, locked_balance),
+s AS (
+    INSERT INTO evp.lp_round_liquidity (round_address, lp_address, starting_liquidity)
+    SELECT $2, address, locked_balance FROM l WHERE locked_balance > 0)
+SELECT count(*) FROM r"#;
+
+/// AuctionEnded, rounds and LPs: $1 vault, $2 round, $3 clearing price, $4 options sold,
+/// $5 unsold liquidity U, $6 block. P = clearing price · sold; vault unlocked += P + U, locked −= U;
+/// each LP with s > 0: unlocked += ⌊(P+U)·s/S⌋, locked = ⌊(S−U)·s/S⌋.
+pub const AUCTION_ENDED: &str = r#"
+WITH r AS (
+    UPDATE public."Option_Rounds" SET state = 'Running', clearing_price = $3::numeric, sold_options = $4::numeric,
+           unsold_liquidity = $5::numeric, premiums = $3::numeric * $4::numeric
+     WHERE address = $2 AND vault_address = $1
+    RETURNING coalesce(starting_liquidity, 0) AS s_total, premiums AS p, unsold_liquidity AS u),
+v AS (
+    UPDATE public."VaultStates" v SET unlocked_balance = v.unlocked_balance + r.p + r.u,
+           locked_balance = v.locked_balance - r.u, latest_block = $6::numeric
+      FROM r WHERE v.address = $1),
+l AS (
+    UPDATE public."Liquidity_Providers" l
+       SET unlocked_balance = l.unlocked_balance + div((r.p + r.u) * x.starting_liquidity, r.s_total),
+           locked_balance = div((r.s_total - r.u) * x.starting_liquidity, r.s_total), latest_block = $6::numeric
+      FROM r, evp.lp_round_liquidity x
+     WHERE x.round_address = $2 AND l.vault_address = $1 AND l.address = x.lp_address AND r.s_total > 0)
+SELECT count(*) FROM r"#;
+
+/// The round's bids, for the bidders' outcome: $1 round.
+pub const ROUND_BIDS: &str = r#"
+SELECT buyer_address, tree_nonce::text, amount::text, price::text FROM public."Bids" WHERE round_address = $1"#;
+
+/// AuctionEnded, buyers: $1 round, $2 buyers, $3 mintable options, $4 refundable amounts.
+pub const BUYERS_CLEARED: &str = r#"
+INSERT INTO public."Option_Buyers" (address, round_address, mintable_options, refundable_amount)
+SELECT a, $1, m::numeric, f::numeric FROM unnest($2::text[], $3::text[], $4::text[]) AS t(a, m, f)
+ON CONFLICT (address, round_address) DO UPDATE
+   SET mintable_options = EXCLUDED.mintable_options, refundable_amount = EXCLUDED.refundable_amount"#;
+
+/// OptionRoundSettled: $1 vault, $2 round, $3 settlement price, $4 payout per option, $5 block.
+/// R = S − U − payout·sold; Q = the round's queued liquidity; vault: stash ⌊R·Q/S⌋, locked 0,
+/// stashed += stash, unlocked += R − stash; each LP with s > 0: locked 0, stashed += ⌊R·q/S⌋,
+/// unlocked += ⌊R·s/S⌋ − ⌊R·q/S⌋.
+pub const ROUND_SETTLED: &str = r#"
+WITH r AS (
+    UPDATE public."Option_Rounds" SET state = 'Settled', settlement_price = $3::numeric, payout_per_option = $4::numeric,
+           remaining_liquidity = coalesce(starting_liquidity, 0) - coalesce(unsold_liquidity, 0)
+                                 - $4::numeric * coalesce(sold_options, 0)
+     WHERE address = $2 AND vault_address = $1
+    RETURNING coalesce(starting_liquidity, 0) AS s_total, remaining_liquidity AS rem, coalesce(queued_liquidity, 0) AS q_total),
+v AS (
+    UPDATE public."VaultStates" v
+       SET locked_balance = 0,
+           stashed_balance = v.stashed_balance + CASE WHEN r.s_total > 0 THEN div(r.rem * r.q_total, r.s_total) ELSE 0 END,
+           unlocked_balance = v.unlocked_balance + r.rem
+                              - CASE WHEN r.s_total > 0 THEN div(r.rem * r.q_total, r.s_total) ELSE 0 END,
+           latest_block = $5::numeric
+      FROM r WHERE v.address = $1),
+l AS (
+    UPDATE public."Liquidity_Providers" l
+       SET locked_balance = 0,
+           stashed_balance = l.stashed_balance + div(r.rem * coalesce(q.queued_liquidity, 0), r.s_total),
+           unlocked_balance = l.unlocked_balance + div(r.rem * x.starting_liquidity, r.s_total)
+                              - div(r.rem * coalesce(q.queued_liquidity, 0), r.s_total),
+           latest_block = $5::numeric
+      FROM r, evp.lp_round_liquidity x
+      LEFT JOIN public."Queued_Liquidity" q ON q.round_address = x.round_address AND q.address = x.lp_address
+     WHERE x.round_address = $2 AND l.vault_address = $1 AND l.address = x.lp_address AND r.s_total > 0)
+SELECT count(*) FROM r"#;
+
+/// BidPlaced: $1 vault, $2 round, $3 bid id, $4 buyer, $5 tree nonce, $6 amount, $7 price.
+pub const BID_PLACED: &str = r#"
+WITH b AS (
+    INSERT INTO public."Bids" (round_address, bid_id, buyer_address, tree_nonce, amount, price)
+    SELECT address, $3, $4, $5::numeric, $6::numeric, $7::numeric FROM public."Option_Rounds"
+     WHERE address = $2 AND vault_address = $1
+    RETURNING round_address),
+o AS (
+    INSERT INTO public."Option_Buyers" (address, round_address) SELECT $4, round_address FROM b
+    ON CONFLICT (address, round_address) DO NOTHING)
+SELECT count(*) FROM b"#;
+
+/// BidUpdated: $1 vault, $2 round, $3 bid id, $4 buyer, $5 price increase, $6 new tree nonce.
+pub const BID_UPDATED: &str = r#"
+WITH b AS (
+    UPDATE public."Bids" b SET price = b.price + $5::numeric, tree_nonce = $6::numeric
+      FROM public."Option_Rounds" r
+     WHERE r.address = $2 AND r.vault_address = $1 AND b.round_address = r.address
+       AND b.bid_id = $3 AND b.buyer_address = $4
+    RETURNING 1)
+SELECT count(*) FROM b"#;
+
+/// OptionsMinted and OptionsExercised: $1 vault, $2 round, $3 buyer.
+pub const OPTIONS_MINTED: &str = r#"
+WITH o AS (
+    INSERT INTO public."Option_Buyers" (address, round_address, has_minted)
+    SELECT $3, address, true FROM public."Option_Rounds" WHERE address = $2 AND vault_address = $1
+    ON CONFLICT (address, round_address) DO UPDATE SET has_minted = true, mintable_options = 0
+    RETURNING 1)
+SELECT count(*) FROM o"#;
+
+/// UnusedBidsRefunded: $1 vault, $2 round, $3 buyer.
+pub const BIDS_REFUNDED: &str = r#"
+WITH o AS (
+    INSERT INTO public."Option_Buyers" (address, round_address, has_refunded)
+    SELECT $3, address, true FROM public."Option_Rounds" WHERE address = $2 AND vault_address = $1
+    ON CONFLICT (address, round_address) DO UPDATE SET has_refunded = true, refundable_amount = 0
+    RETURNING 1)
+SELECT count(*) FROM o"#;

@@ -1,0 +1,59 @@
+//! Configuration: the `evp.*` settings of SPEC section 6.
+
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
+
+/// Where blocks are applied.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// In the inserting transaction, by the triggers.
+    #[name = c"sync"]
+    Sync,
+    /// By the background worker; the triggers only record that work is pending.
+    #[name = c"async"]
+    Async,
+    /// Not at all: blocks stay pending until `evp_catchup()`.
+    #[name = c"off"]
+    Off,
+}
+
+/// What a bad event does.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum OnError {
+    /// Fail the transaction with an error naming block, vault, nonce, event and reason.
+    #[name = c"abort"]
+    Abort,
+    /// Record the event in `evp.failed_events` and apply the rest.
+    #[name = c"skip"]
+    Skip,
+}
+
+pub static MODE: GucSetting<Mode> = GucSetting::<Mode>::new(Mode::Sync);
+pub static ON_ERROR: GucSetting<OnError> = GucSetting::<OnError>::new(OnError::Abort);
+pub static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(true);
+
+pub fn init() {
+    GucRegistry::define_enum_guc(
+        c"evp.mode",
+        c"Where Pitch Lake blocks are applied: sync, async or off.",
+        c"sync: in the transaction that inserts the block; async: by the background worker; off: only by evp_catchup().",
+        &MODE,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"evp.on_error",
+        c"What a bad event does: abort the transaction, or skip it and record it.",
+        c"skip records the event and the reason in evp.failed_events and applies the rest of the block.",
+        &ON_ERROR,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"evp.notify",
+        c"Send NOTIFY on vault_update, lp_update, or_update, ob_update and bids_update.",
+        c"Notifications are delivered at commit; off silences them.",
+        &NOTIFY,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The reference chains of tests/fixtures, applied in sync mode, must produce exactly their
+# expected state and history; every bad block must be rejected without changing anything.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/common.sh"
+fixtures=$here/../fixtures
+status=0
+
+# Loads a chain into a fresh database and compares the state with the fixture.
+check_chain() { # name, [setup sql]
+    local name=$1 db=evp_fx_${1//-/_}
+    dropdb --if-exists "$db" && createdb "$db"
+    [ -n "${2:-}" ] && q -d "$db" -c "$2"
+    q -d "$db" -c "CREATE EXTENSION event_processor"
+    if ! q -d "$db" -f "$fixtures/$name/chain.sql" >/dev/null 2>"$PGHOST/$name.err"; then
+        echo "FAIL fixture $name: chain.sql failed"; cat "$PGHOST/$name.err"; status=1; return
+    fi
+    compare "$db" "$name" "fixture $name"
+}
+
+compare() { # db, fixture, label
+    local out
+    out=$(q -d "$1" -v expected="$fixtures/$2/expected.json" -v history="$fixtures/$2/expected_history.json" \
+            -f "$here/compare_fixture.sql")
+    if grep -q "mismatches: 0" <<<"$out"; then
+        echo "ok $3: state and history equal expected.json"
+    else
+        echo "FAIL $3:"; echo "$out"; status=1
+    fi
+}
+
+check_chain direct "CREATE TABLE starknet_blocks (block_number numeric(78,0) PRIMARY KEY, block_hash varchar(66) NOT NULL,
+    parent_hash varchar(66) NOT NULL, timestamp numeric(78,0) NOT NULL, status varchar(255) NOT NULL);
+  CREATE TABLE events (event_nonce bigint NOT NULL, block_number numeric(78,0) NOT NULL, block_hash varchar(66) NOT NULL,
+    vault_address varchar(255) NOT NULL, event_name varchar(255) NOT NULL, event_keys varchar(256)[] NOT NULL,
+    event_data varchar(256)[] NOT NULL, transaction_hash varchar(66) NOT NULL, from_address varchar(66))"
+check_chain bad-input
+
+# Each bad block must fail under evp.on_error = abort and leave the state untouched.
+db=evp_fx_bad_input
+cases=$(grep -c '^-- bad block' "$fixtures/bad-input/bad.sql")
+rejected=0
+while IFS= read -r -d '' block; do
+    if q -d "$db" -c "$block" >/dev/null 2>>"$PGHOST/bad.err"; then
+        echo "FAIL bad-input: a bad block was accepted:"; head -c 400 <<<"$block"; status=1
+    else
+        rejected=$((rejected + 1))
+    fi
+done < <(awk '/^BEGIN;/{buf=""} {buf=buf $0 "\n"} /^COMMIT;/{printf "%s%c", buf, 0}' "$fixtures/bad-input/bad.sql")
+[ "$rejected" -eq "$cases" ] || { echo "FAIL bad-input: $rejected of $cases bad blocks rejected"; status=1; }
+echo "ok bad-input: $rejected of $cases bad blocks rejected; the errors:"
+grep -E '^ERROR' "$PGHOST/bad.err" | sed 's/^/    /'
+compare "$db" bad-input "bad-input after the bad blocks"
+exit $status
