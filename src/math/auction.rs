@@ -38,7 +38,7 @@ pub enum AuctionError {
         price: String,
         clearing_price: String,
     },
-    #[error("the clearing bid has tree nonce {found:?}, the event says {expected}")]
+    #[error("the clearing bid has tree nonce {}, the event says {expected}", found.map_or("(none)".into(), |n| n.to_string()))]
     ClearingNonceMismatch { found: Option<u64>, expected: u64 },
     #[error("buyer {buyer}: the sum of mintable options or refunds overflows")]
     Overflow { buyer: String },
@@ -168,7 +168,7 @@ mod tests {
             o.check_clearing_nonce(U256::from_u128(70), 2)
                 .unwrap_err()
                 .to_string(),
-            "the clearing bid has tree nonce Some(1), the event says 2"
+            "the clearing bid has tree nonce 1, the event says 2"
         );
     }
 

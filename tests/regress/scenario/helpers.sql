@@ -1,0 +1,127 @@
+-- Helpers for the apply scenarios: build events in the indexer's format from plain numbers.
+-- Vault 0xa11; every block's hash is derived from its number; timestamps 1700000000 + 12·n.
+\set ECHO none
+\set QUIET on
+CREATE TABLE starknet_blocks (block_number numeric(78,0) PRIMARY KEY, block_hash varchar(66) NOT NULL,
+    parent_hash varchar(66) NOT NULL, timestamp numeric(78,0) NOT NULL, status varchar(255) NOT NULL);
+CREATE TABLE events (event_nonce bigint NOT NULL, block_number numeric(78,0) NOT NULL, block_hash varchar(66) NOT NULL,
+    vault_address varchar(255) NOT NULL, event_name varchar(255) NOT NULL, event_keys varchar(256)[] NOT NULL,
+    event_data varchar(256)[] NOT NULL, transaction_hash varchar(66) NOT NULL, from_address varchar(66));
+CREATE EXTENSION event_processor;
+CREATE SCHEMA t;
+SET search_path = public, t;
+
+-- A felt: hex of a non-negative integer, or P − |v| for a negative one (i128 fields).
+CREATE FUNCTION t.felt(v numeric) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    digits text := '';
+    x numeric := CASE WHEN v < 0 THEN 2::numeric ^ 251 + 17 * 2::numeric ^ 192 + 1 + v ELSE v END;
+BEGIN
+    LOOP
+        digits := substr('0123456789abcdef', (mod(x, 16))::int + 1, 1) || digits;
+        x := div(x, 16);
+        EXIT WHEN x = 0;
+    END LOOP;
+    RETURN '0x' || digits;
+END $$;
+-- n·K, K = 2^128.
+CREATE FUNCTION t.k(n numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS
+$$ SELECT n * 340282366920938463463374607431768211456 $$;
+CREATE FUNCTION t.u256(v numeric) RETURNS text[] LANGUAGE sql IMMUTABLE AS
+$$ SELECT ARRAY[t.felt(mod(v, t.k(1))), t.felt(div(v, t.k(1)))] $$;
+
+CREATE FUNCTION t.sel(name text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+SELECT s FROM (VALUES
+  ('Deposit', '0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2'),
+  ('Withdrawal', '0x2eed7e29b3502a726faf503ac4316b7101f3da813654e8df02c13449e03da8'),
+  ('WithdrawalQueued', '0x36a0768f9b1cc8742e7726e951a13aec0f1ee9461c6be53a80378c49299c5fb'),
+  ('StashWithdrawn', '0x14430163c5d26a17d82f2c2eda269f26b054e14a1641bb700a114b2a63bc605'),
+  ('OptionRoundDeployed', '0xd659a517d721168cbed4f7cb1abb424037bf0f34a8a22948c502429045b312'),
+  ('PricingDataSet', '0x3f68cb197d4ac6576b566cd954873b6530b9eac0309487c09f9a35271533737'),
+  ('AuctionStarted', '0x26a7d477600536be46a48d46dcdebf5d8c5703c5e16f6bfad368996adea83f3'),
+  ('AuctionEnded', '0x369d2b1c46f2b24795aafc23c97301b1f924966a1b4fdaad2473cf4d9df23ca'),
+  ('OptionRoundSettled', '0x9fadeca7092d377c750978a256f85278e6f70781e5c879baa766ca6a4db079'),
+  ('BidPlaced', '0x284319dd93fe6054ee43527bfdc6c222e6b0cafdcbd3ef60c9190c70bb1d638'),
+  ('BidUpdated', '0x35446d7dda93a65e80ece35b20810ab34e64178c54b8693ef635afb5c2f7ee3'),
+  ('OptionsMinted', '0x1f66c9480f0238b7c61817f7e724aa3f313dac819d40d5b48a968ef27847f54'),
+  ('UnusedBidsRefunded', '0x1678c5f70bd63f9239387cb96dd9fa4d6a9817a3089a0b97513f63120f92792'),
+  ('OptionsExercised', '0x2d02464cd0ec035fbc5f7d9e201312f112ca0ed123ca3ae5ebd91b2364ce580'),
+  ('Transfer', '0x99cd8bde557814842a3121e8ddfd433a539b8c9f14bf31ebf108d12e6196e9'),
+  ('ContractDeployed', '0x26b160f10156dea0639bec90696772c640b9706a47f5b8c52ea1abe5858b34d')) AS x(n, s)
+WHERE n = name $$;
+
+-- Layout of round events, and the vault, for the events that follow.
+CREATE TABLE t.config (layout text NOT NULL, vault text NOT NULL);
+INSERT INTO t.config VALUES ('forwarded', '0xa11');
+
+CREATE FUNCTION t.emit(blk int, name text, keys text[], data text[], emitter text DEFAULT NULL) RETURNS void
+LANGUAGE sql AS $$
+INSERT INTO events (event_nonce, block_number, block_hash, vault_address, event_name, event_keys, event_data,
+                    transaction_hash, from_address)
+SELECT coalesce((SELECT max(event_nonce) FROM events WHERE vault_address = c.vault), 0) + 1, blk, t.felt(blk * 7919),
+       c.vault, name, t.sel(name) || keys, data, t.felt(blk * 104729), coalesce(emitter, c.vault)
+  FROM t.config c $$;
+
+-- A round event of round `round_id` at `round_addr` (default: round 1 at 0xc1), in the
+-- configured layout: forwarded adds the round id key and the round address data felt;
+-- direct has the round contract as emitter.
+CREATE FUNCTION t.round_event(blk int, name text, keys text[], data text[], round_id int DEFAULT 1,
+                              round_addr text DEFAULT '0xc1') RETURNS void LANGUAGE sql AS $$
+SELECT CASE c.layout
+    WHEN 'forwarded' THEN t.emit(blk, name, keys || t.felt(round_id), data || round_addr)
+    ELSE t.emit(blk, name, keys, data, round_addr) END
+  FROM t.config c $$;
+
+CREATE FUNCTION t.round_deployed(blk int, round_id int, addr text) RETURNS void LANGUAGE sql AS $$
+SELECT t.emit(blk, 'OptionRoundDeployed', ARRAY[]::text[],
+              ARRAY[t.felt(round_id), addr, t.felt(1700000000 + 1000 * round_id), t.felt(1700000600 + 1000 * round_id),
+                    t.felt(1700000900 + 1000 * round_id)] || t.u256(0) || t.felt(0) || t.u256(0)) $$;
+
+CREATE FUNCTION t.liquidity(blk int, name text, account text, amount numeric, account_now numeric, vault_now numeric)
+RETURNS void LANGUAGE sql AS $$
+SELECT t.emit(blk, name, ARRAY[account], t.u256(amount) || t.u256(account_now) || t.u256(vault_now)) $$;
+
+CREATE FUNCTION t.queue(blk int, account text, bps int, before numeric, now numeric, vault_now numeric, round_id int DEFAULT 1)
+RETURNS void LANGUAGE sql AS $$
+SELECT t.emit(blk, 'WithdrawalQueued', ARRAY[account],
+              ARRAY[t.felt(bps), t.felt(round_id)] || t.u256(before) || t.u256(now) || t.u256(vault_now)) $$;
+
+CREATE FUNCTION t.stash(blk int, account text, amount numeric, vault_now numeric) RETURNS void LANGUAGE sql AS $$
+SELECT t.emit(blk, 'StashWithdrawn', ARRAY[account], t.u256(amount) || t.u256(vault_now)) $$;
+
+-- BidPlaced: the bid takes tree nonce `tree`; the event reports the round's nonce after it
+-- (tree + 1) in both layouts.
+CREATE FUNCTION t.bid_placed(blk int, account text, bid_id text, amount numeric, price numeric, tree int,
+                             round_id int DEFAULT 1, round_addr text DEFAULT '0xc1') RETURNS void LANGUAGE sql AS $$
+SELECT t.round_event(blk, 'BidPlaced', ARRAY[account],
+       ARRAY[bid_id] || t.u256(amount) || t.u256(price) || t.felt(tree + 1), round_id, round_addr) $$;
+
+-- BidUpdated: the bid moves from tree nonce `before` to `after`; the forwarded layout reports
+-- `after`, the direct one `after + 1`.
+CREATE FUNCTION t.bid_updated(blk int, account text, bid_id text, increase numeric, before int, after int,
+                              round_id int DEFAULT 1, round_addr text DEFAULT '0xc1') RETURNS void LANGUAGE sql AS $$
+SELECT t.round_event(blk, 'BidUpdated', ARRAY[account],
+       ARRAY[bid_id] || t.u256(increase) || t.felt(before)
+       || t.felt(after + CASE (SELECT layout FROM t.config) WHEN 'direct' THEN 1 ELSE 0 END), round_id, round_addr) $$;
+
+-- The block row, which applies the block's events in sync mode.
+CREATE FUNCTION t.block(n int) RETURNS void LANGUAGE sql AS $$
+INSERT INTO starknet_blocks VALUES (n, t.felt(n * 7919), t.felt((n - 1) * 7919), 1700000000 + 12 * n, 'MINED') $$;
+
+CREATE FUNCTION t.balances() RETURNS TABLE (who text, unlocked numeric, locked numeric, stashed numeric, latest_block numeric)
+LANGUAGE sql AS $$
+SELECT 'vault', unlocked_balance, locked_balance, stashed_balance, latest_block FROM "VaultStates"
+UNION ALL
+(SELECT 'LP ' || address, unlocked_balance, locked_balance, stashed_balance, latest_block
+   FROM "Liquidity_Providers" ORDER BY address) $$;
+
+-- What must hold for every vault: Σ LP (locked + unlocked + stashed) ≤ the vault's.
+CREATE FUNCTION t.totals() RETURNS TABLE (vault_total numeric, lp_total numeric, lp_total_within_vault boolean)
+LANGUAGE sql AS $$
+SELECT v.unlocked_balance + v.locked_balance + v.stashed_balance, l.total,
+       l.total <= v.unlocked_balance + v.locked_balance + v.stashed_balance
+  FROM "VaultStates" v,
+       LATERAL (SELECT sum(unlocked_balance + locked_balance + stashed_balance) AS total
+                  FROM "Liquidity_Providers" WHERE vault_address = v.address) l $$;
+\set QUIET off
+\set ECHO all

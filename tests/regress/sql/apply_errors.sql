@@ -1,0 +1,89 @@
+-- Bad or inconsistent events, pending blocks, late events and evp_catchup().
+\i tests/regress/scenario/helpers.sql
+\set SHOW_CONTEXT never
+
+-- A vault with round 1 auctioning: LP 0xa locked 100, bids 0xb1 (40 @ 5, tree 0) and
+-- 0xb2 (60 @ 4, tree 1).
+SELECT t.round_deployed(1, 1, '0xc1');
+SELECT t.liquidity(1, 'Deposit', '0xa', 100, 100, 100);
+SELECT t.round_event(1, 'AuctionStarted', ARRAY[]::text[], t.u256(100) || t.u256(100));
+SELECT t.bid_placed(1, '0xb', '0xb1', 40, 5, 0);
+SELECT t.bid_placed(1, '0xb', '0xb2', 60, 4, 1);
+SELECT t.block(1);
+CREATE TABLE t.before AS SELECT * FROM t.balances();
+
+-- Under evp.on_error = abort (the default) each of these fails the block's transaction with
+-- an error naming block, vault, event nonce, event name and reason; nothing is applied.
+-- A round event for a round the vault does not have:
+BEGIN;
+SELECT t.round_event(2, 'PricingDataSet', ARRAY[]::text[], t.u256(1) || t.felt(1) || t.u256(1), 9, '0xc9');
+SELECT t.block(2);
+ROLLBACK;
+-- An AuctionEnded whose clearing bid is not the one the bids give (0xb2, tree nonce 1):
+BEGIN;
+SELECT t.round_event(2, 'AuctionEnded', ARRAY[]::text[], t.u256(70) || t.u256(4) || t.u256(0) || t.felt(0));
+SELECT t.block(2);
+ROLLBACK;
+-- Options sold that no bid asked for:
+BEGIN;
+SELECT t.round_event(2, 'AuctionEnded', ARRAY[]::text[], t.u256(101) || t.u256(4) || t.u256(0) || t.felt(1));
+SELECT t.block(2);
+ROLLBACK;
+-- A transition that would make a balance negative (unsold liquidity above what is locked):
+BEGIN;
+SELECT t.round_event(2, 'AuctionEnded', ARRAY[]::text[], t.u256(0) || t.u256(0) || t.u256(101) || t.felt(0));
+SELECT t.block(2);
+ROLLBACK;
+-- A BidUpdated for a bid that does not exist:
+BEGIN;
+SELECT t.bid_updated(2, '0xb', '0xb9', 1, 0, 2);
+SELECT t.block(2);
+ROLLBACK;
+-- A malformed felt:
+BEGIN;
+SELECT t.emit(2, 'Deposit', ARRAY['0xa'], ARRAY['0x1', '0x0', '0xZZ', '0x0', '0x1', '0x0']);
+SELECT t.block(2);
+ROLLBACK;
+SELECT (SELECT string_agg(b::text, ';') FROM t.balances() b) = (SELECT string_agg(b::text, ';') FROM t.before b) AS state_unchanged,
+       (SELECT count(*) FROM evp.applied_blocks) AS blocks_applied;
+
+-- Under evp.on_error = skip the same events are recorded in evp.failed_events with their
+-- SQLSTATE and reason, and the rest of the block is applied.
+SET evp.on_error = skip;
+SELECT t.round_event(2, 'PricingDataSet', ARRAY[]::text[], t.u256(1) || t.felt(1) || t.u256(1), 9, '0xc9');
+SELECT t.round_event(2, 'AuctionEnded', ARRAY[]::text[], t.u256(70) || t.u256(4) || t.u256(0) || t.felt(0));
+SELECT t.round_event(2, 'AuctionEnded', ARRAY[]::text[], t.u256(0) || t.u256(0) || t.u256(101) || t.felt(0));
+SELECT t.emit(2, 'Deposit', ARRAY['0xa'], ARRAY['0x1', '0x0', '0xZZ', '0x0', '0x1', '0x0']);
+SELECT t.liquidity(2, 'Deposit', '0xe', 7, 7, 7);
+SELECT t.block(2);
+RESET evp.on_error;
+SELECT event_nonce, event_name, sqlstate, reason FROM evp.failed_events ORDER BY event_nonce;
+SELECT * FROM t.balances();
+SELECT block_number, events_applied, events_ignored, events_failed FROM evp.applied_blocks ORDER BY 1;
+
+-- A block whose predecessor is not applied stays pending: block 3 arrives while evp.mode is
+-- off, block 4 then waits for it; evp_catchup() applies both, in order.
+SET evp.mode = off;
+SELECT t.liquidity(3, 'Deposit', '0xf', 3, 3, 10);
+SELECT t.block(3);
+RESET evp.mode;
+SELECT t.liquidity(4, 'Deposit', '0xf', 1, 4, 11);
+SELECT t.block(4);
+SELECT block_number FROM evp.applied_blocks WHERE block_number > 2;
+SELECT evp_catchup();
+SELECT block_number FROM evp.applied_blocks WHERE block_number > 2;
+SELECT unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE address = '0xf';
+
+-- Events that arrive after their block was applied belong to it and are applied at once.
+SELECT t.liquidity(4, 'Deposit', '0xf', 2, 6, 13);
+SELECT unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE address = '0xf';
+SELECT events_applied FROM evp.applied_blocks WHERE block_number = 4;
+
+-- A new block below the applied tip is refused: the chain must be reverted first.
+SELECT t.block(0);
+
+SET client_min_messages = warning;
+DROP SCHEMA t CASCADE;
+DROP EXTENSION event_processor;
+DROP TABLE starknet_blocks, events;
+RESET client_min_messages;
