@@ -30,6 +30,8 @@ pub enum OnError {
 pub static MODE: GucSetting<Mode> = GucSetting::<Mode>::new(Mode::Sync);
 pub static ON_ERROR: GucSetting<OnError> = GucSetting::<OnError>::new(OnError::Abort);
 pub static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// Blocks of undo journal kept behind the newest applied block.
+pub static JOURNAL_HORIZON: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 
 pub fn init() {
     GucRegistry::define_enum_guc(
@@ -45,6 +47,16 @@ pub fn init() {
         c"What a bad event does: abort the transaction, or skip it and record it.",
         c"skip records the event and the reason in evp.failed_events and applies the rest of the block.",
         &ON_ERROR,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"evp.journal_horizon",
+        c"Blocks of undo journal kept behind the newest applied block.",
+        c"A reorg deeper than this cannot be reverted from the journal; evp_reprocess() below it rebuilds instead.",
+        &JOURNAL_HORIZON,
+        1,
+        i32::MAX,
         GucContext::Userset,
         GucFlags::default(),
     );

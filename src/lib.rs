@@ -5,6 +5,7 @@
 //! - [`math`]: wide integers and the auction outcome (pure Rust);
 //! - `apply`: a block's events → output tables through cached SPI plans, in the inserting
 //!   transaction;
+//! - `journal`: reverting applied blocks from the undo journal kept by `sql/journal.sql`;
 //! - `api`: the SQL functions and trigger entry points, thin wrappers over the stages above;
 //! - `guc`: the `evp.*` settings;
 //! - `sql/schema.sql`: the tables, triggers and helpers the extension installs.
@@ -19,8 +20,14 @@ pub mod math;
 mod api;
 mod apply;
 mod guc;
+mod journal;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+pgrx::extension_sql_file!(
+    "../sql/journal.sql",
+    name = "journal",
+    requires = ["schema"]
+);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

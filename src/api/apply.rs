@@ -1,24 +1,41 @@
-//! Applying blocks from SQL: the trigger entry points (schema `evp`) and `evp_catchup()`.
+//! Applying and reverting blocks from SQL: the trigger entry points (schema `evp`) and
+//! `evp_catchup()`, `evp_revert_to()`, `evp_reprocess()`, `evp_rebuild()`.
+//!
+//! Every entry point first takes one transaction-scoped advisory lock, so the indexer's
+//! triggers and these functions never interleave: no double apply, and no deadlock, since
+//! nothing touches the state tables before holding it.
 
-use crate::apply::catch_up;
+use crate::apply::{catch_up, run, spi};
+use crate::journal::{rebuild, reprocess, revert_from};
 use pgrx::prelude::*;
-use pgrx::spi::Spi;
+use pgrx::spi::{Spi, SpiClient};
+
+/// pg_advisory_xact_lock key: "evp" in ASCII.
+const LOCK: &str = "SELECT pg_advisory_xact_lock(7763568)";
+
+/// Runs `f` with an SPI connection, holding the extension's lock until the transaction ends.
+pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
+    Spi::connect_mut(|client| {
+        spi(run(client, LOCK, &[]));
+        f(client)
+    })
+}
 
 #[pg_schema]
 mod evp {
+    use super::serialized;
     use crate::apply::{apply_block, apply_late_events};
     use crate::guc::{Mode, MODE};
+    use crate::journal::block_reverted as revert_block_row;
     use pgrx::prelude::*;
-    use pgrx::spi::Spi;
 
     /// Called by the `starknet_blocks` insert trigger: in sync mode, applies the block now if
     /// every earlier block is applied; otherwise it stays pending.
     #[pg_extern]
     fn block_inserted(block_number: AnyNumeric) {
         if MODE.get() == Mode::Sync {
-            let number = block_number.to_string();
-            Spi::connect_mut(|client| {
-                apply_block(client, &number);
+            serialized(|client| {
+                apply_block(client, &block_number.to_string());
             });
         }
     }
@@ -27,12 +44,19 @@ mod evp {
     #[pg_extern]
     fn events_inserted(block_numbers: Option<Vec<AnyNumeric>>) {
         if MODE.get() == Mode::Sync {
-            Spi::connect_mut(|client| {
+            serialized(|client| {
                 for number in block_numbers.unwrap_or_default() {
                     apply_late_events(client, &number.to_string());
                 }
             });
         }
+    }
+
+    /// Called when a block row is deleted or marked REVERTED: if the block is applied, it and
+    /// every newer applied block are reverted, in every mode (state must never outlive its block).
+    #[pg_extern]
+    fn block_reverted(block_number: AnyNumeric, block_hash: &str) {
+        serialized(|client| revert_block_row(client, &block_number.to_string(), block_hash));
     }
 }
 
@@ -40,5 +64,24 @@ mod evp {
 /// Returns the number of blocks applied.
 #[pg_extern]
 fn evp_catchup(max_blocks: default!(Option<i32>, "NULL")) -> i64 {
-    Spi::connect_mut(|client| catch_up(client, max_blocks.map(i64::from)))
+    serialized(|client| catch_up(client, max_blocks.map(i64::from)).0)
+}
+
+/// Reverts every applied block above `block`, newest first. Returns the number reverted.
+#[pg_extern]
+fn evp_revert_to(block: AnyNumeric) -> i64 {
+    serialized(|client| revert_from(client, &(block + AnyNumeric::from(1)).to_string()))
+}
+
+/// Reverts from the tip down to `from_block`, then applies the pending blocks again (a rebuild
+/// when the journal no longer reaches `from_block`). Returns the events applied.
+#[pg_extern]
+fn evp_reprocess(from_block: AnyNumeric) -> i64 {
+    serialized(|client| reprocess(client, &from_block.to_string()))
+}
+
+/// Clears all state and applies every block again, in order. Returns the events applied.
+#[pg_extern]
+fn evp_rebuild() -> i64 {
+    serialized(rebuild)
 }

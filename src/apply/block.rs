@@ -3,7 +3,7 @@
 
 use super::event::{apply_event, Applied, ApplyError, BlockCtx, EventRow};
 use super::plans::{run, Param};
-use crate::guc::{OnError, ON_ERROR};
+use crate::guc::{OnError, JOURNAL_HORIZON, ON_ERROR};
 use pgrx::pg_sys::{self, panic::CaughtError, PgTryBuilder};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -33,10 +33,12 @@ SELECT e.vault_address::text, e.event_nonce, e.event_name::text, e.event_keys::t
  ORDER BY evp.normalize_felt(e.vault_address), e.event_nonce"#;
 
 /// Bookkeeping after a block (or its late events): per-vault last nonce, the block's
-/// counters, and its history rows. $1 block, $2 hash, $3 vaults, $4 their last nonces,
-/// $5 applied, $6 ignored, $7 failed.
+/// counters, its history rows, and pruning of the journal behind the horizon. $1 block,
+/// $2 hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed, $8 horizon.
 const BLOCK_DONE: &str = r#"
-WITH p AS (
+WITH j AS (
+    DELETE FROM evp.journal WHERE block_number <= $1::numeric - $8::numeric),
+p AS (
     INSERT INTO evp.vault_progress (vault_address, last_nonce)
     SELECT v, n::bigint FROM unnest($3::text[], $4::text[]) AS t(v, n)
     ON CONFLICT (vault_address) DO UPDATE SET last_nonce = EXCLUDED.last_nonce),
@@ -48,6 +50,9 @@ b AS (
            events_ignored = evp.applied_blocks.events_ignored + EXCLUDED.events_ignored,
            events_failed = evp.applied_blocks.events_failed + EXCLUDED.events_failed)
 SELECT evp.record_history($1::numeric)"#;
+
+/// Marks the rows written from now on as changes of block $1 (see sql/journal.sql); '' ends it.
+const JOURNAL_BLOCK: &str = "SELECT set_config('evp.applying_block', $1, true)";
 
 /// A skipped event, under evp.on_error = skip.
 const EVENT_FAILED: &str = r#"
@@ -63,7 +68,8 @@ SELECT block_number::text FROM public.starknet_blocks
 
 /// What `apply_block` did.
 pub enum BlockOutcome {
-    Applied,
+    /// Applied, with this many events.
+    Applied(i64),
     /// An earlier block is not applied yet: this one waits its turn.
     Pending,
     /// Applied before (or reverted): nothing to do.
@@ -89,8 +95,7 @@ pub fn apply_block(client: &mut SpiClient<'_>, number: &str) -> BlockOutcome {
     if predecessor_pending {
         return BlockOutcome::Pending;
     }
-    apply_events(client, &block);
-    BlockOutcome::Applied
+    BlockOutcome::Applied(apply_events(client, &block))
 }
 
 /// Applies events that arrived after their block was applied (they belong to that block).
@@ -100,21 +105,23 @@ pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) {
     }
 }
 
-/// Applies pending blocks in order, at most `max_blocks`; returns how many were applied.
-pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> i64 {
+/// Applies pending blocks in order, at most `max_blocks`; returns how many blocks and events
+/// were applied.
+pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
     let pending: Vec<String> = spi(run(client, PENDING_BLOCKS, &[]))
         .filter_map(|r| spi(r.get(1)))
         .collect();
-    let mut applied = 0;
+    let (mut blocks, mut events) = (0, 0);
     for number in pending {
-        if max_blocks.is_some_and(|m| applied >= m) {
+        if max_blocks.is_some_and(|m| blocks >= m) {
             break;
         }
-        if let BlockOutcome::Applied = apply_block(client, &number) {
-            applied += 1;
+        if let BlockOutcome::Applied(n) = apply_block(client, &number) {
+            blocks += 1;
+            events += n;
         }
     }
-    applied
+    (blocks, events)
 }
 
 fn block_state(
@@ -147,8 +154,10 @@ fn is_above(a: &str, b: &str) -> bool {
     (a.len(), a) > (b.len(), b)
 }
 
-fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) {
+/// Applies the block's events not applied yet; returns how many were applied.
+fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     let rows = read_events(client, block);
+    spi(run(client, JOURNAL_BLOCK, &[block.number.clone().into()]));
     let (mut applied, mut ignored, mut failed) = (0i64, 0i64, 0i64);
     let mut last_nonce: Vec<(String, i64)> = Vec::new();
     for row in &rows {
@@ -188,8 +197,11 @@ fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) {
         applied.to_string().into(),
         ignored.to_string().into(),
         failed.to_string().into(),
+        JOURNAL_HORIZON.get().to_string().into(),
     ];
     spi(run(client, BLOCK_DONE, &params));
+    spi(run(client, JOURNAL_BLOCK, &["".into()]));
+    applied
 }
 
 fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
@@ -332,7 +344,7 @@ impl SubTransaction {
 }
 
 /// An SPI failure here is a bug or a broken installation, not bad input.
-fn spi<T>(r: Result<T, pgrx::spi::SpiError>) -> T {
+pub fn spi<T>(r: Result<T, pgrx::spi::SpiError>) -> T {
     r.unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("SPI: {e}")))
 }
 

@@ -8,4 +8,5 @@ mod event;
 mod plans;
 mod statements;
 
-pub use block::{apply_block, apply_late_events, catch_up};
+pub use block::{apply_block, apply_late_events, catch_up, spi};
+pub use plans::run;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The reference chains of tests/fixtures, applied in sync mode, must produce exactly their
-# expected state and history; every bad block must be rejected without changing anything.
+# The reference chains of tests/fixtures, applied in sync mode (with their reorgs), must produce
+# exactly their expected state and history; every bad block must be rejected without changing
+# anything.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/common.sh"
@@ -36,6 +37,7 @@ check_chain direct "CREATE TABLE starknet_blocks (block_number numeric(78,0) PRI
     vault_address varchar(255) NOT NULL, event_name varchar(255) NOT NULL, event_keys varchar(256)[] NOT NULL,
     event_data varchar(256)[] NOT NULL, transaction_hash varchar(66) NOT NULL, from_address varchar(66))"
 check_chain bad-input
+check_chain forwarded-reorgs
 
 # The transactions of bad.sql, NUL-separated.
 bad_blocks() {

@@ -27,7 +27,18 @@ SELECT nspname FROM pg_namespace WHERE nspname = 'evp';
 
 -- NOTIFY triggers on the output tables.
 SELECT tgrelid::regclass AS tbl, tgname, pg_get_triggerdef(oid) ~ 'FOR EACH ROW' AS per_row
-  FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text ~ '^"' ORDER BY 1, 2;
+  FROM pg_trigger WHERE tgname = 'evp_notify' ORDER BY 1, 2;
+
+-- Every table the apply path writes is journaled by statement-level triggers (for reverts).
+SELECT t.tbl, count(g.oid) AS journal_triggers
+  FROM evp.journaled_tables t LEFT JOIN pg_trigger g ON g.tgrelid = t.tbl::regclass AND g.tgname LIKE 'evp_journal_%'
+ GROUP BY 1 ORDER BY 1;
+
+-- The indexer's inserts, deletes and status updates drive the extension; these triggers go
+-- with DROP EXTENSION (DEPENDS ON EXTENSION), the tables stay.
+SELECT tgrelid::regclass AS tbl, tgname, pg_get_triggerdef(oid) ~ 'FOR EACH ROW' AS per_row,
+       EXISTS (SELECT FROM pg_depend d WHERE d.objid = g.oid AND d.deptype = 'x') AS dropped_with_extension
+  FROM pg_trigger g WHERE tgrelid IN ('starknet_blocks'::regclass, 'events'::regclass) ORDER BY 1, 2;
 
 -- Rows the apply path writes (the notifications they send are tested in
 -- tests/integration/notify.sh, which can filter psql's process ids).

@@ -1,0 +1,143 @@
+-- Undo journal (SPEC section 5). For each applied block: the image of every row of an
+-- extension table before the block first touched it, or NULL when the block inserted the row.
+-- Reverting a block deletes the rows it inserted and puts the others back as they were: exact,
+-- set-based (two statements per table), and independent of the order of changes within the
+-- block. The apply path sets evp.applying_block (transaction-local) while it writes; changes
+-- made at any other time, such as a revert's own or a restore's COPY, are not journaled.
+CREATE TABLE evp.journal (
+    block_number numeric(78,0) NOT NULL,
+    tbl text NOT NULL,
+    key jsonb NOT NULL,
+    old jsonb,
+    PRIMARY KEY (block_number, tbl, key)
+);
+SELECT pg_catalog.pg_extension_config_dump('evp.journal', '');
+
+-- Every table the apply path writes, with its key.
+CREATE TABLE evp.journaled_tables (
+    tbl text PRIMARY KEY,
+    keys text[] NOT NULL
+);
+INSERT INTO evp.journaled_tables VALUES
+    ('public."VaultStates"', '{address}'),
+    ('public."Liquidity_Providers"', '{address,vault_address}'),
+    ('public."Option_Rounds"', '{address}'),
+    ('public."Queued_Liquidity"', '{address,round_address}'),
+    ('public."Option_Buyers"', '{address,round_address}'),
+    ('public."Bids"', '{round_address,bid_id}'),
+    ('public."Vault_Historic"', '{address,block_number}'),
+    ('public."Liquidity_Providers_Historic"', '{address,vault_address,block_number}'),
+    ('evp.applied_blocks', '{block_number}'),
+    ('evp.vault_progress', '{vault_address}'),
+    ('evp.lp_round_liquidity', '{round_address,lp_address}'),
+    ('evp.failed_events', '{vault_address,event_nonce,block_hash}');
+
+CREATE FUNCTION evp.row_key(r jsonb, keys text[]) RETURNS jsonb
+IMMUTABLE PARALLEL SAFE LANGUAGE sql AS
+$$ SELECT jsonb_agg(r -> k ORDER BY i) FROM unnest(keys) WITH ORDINALITY AS u(k, i) $$;
+
+-- Statement-level: one INSERT … SELECT over the transition table, however many rows changed.
+-- ON CONFLICT DO NOTHING keeps the first image of a row within the block.
+CREATE FUNCTION evp.journal_inserts() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    blk text := current_setting('evp.applying_block', true);
+BEGIN
+    IF coalesce(blk, '') <> '' THEN
+        INSERT INTO evp.journal (block_number, tbl, key, old)
+        SELECT blk::numeric, TG_ARGV[0], evp.row_key(to_jsonb(n), TG_ARGV[1]::text[]), NULL FROM new_rows n
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION evp.journal_updates() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    blk text := current_setting('evp.applying_block', true);
+BEGIN
+    IF coalesce(blk, '') <> '' THEN
+        INSERT INTO evp.journal (block_number, tbl, key, old)
+        SELECT blk::numeric, TG_ARGV[0], evp.row_key(to_jsonb(o), TG_ARGV[1]::text[]), to_jsonb(o) FROM old_rows o
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT * FROM evp.journaled_tables LOOP
+        EXECUTE format('CREATE TRIGGER evp_journal_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.journal_inserts(%L, %L)', t.tbl, t.tbl, t.keys);
+        EXECUTE format('CREATE TRIGGER evp_journal_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.journal_updates(%L, %L)', t.tbl, t.tbl, t.keys);
+    END LOOP;
+END $$;
+
+-- Undoes one block: its inserted rows are deleted, its changed rows restored (as UPDATEs, so
+-- readers get "update" notifications for restored rows and "delete" for removed ones).
+CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    keycond text;
+    cols text;
+    vals text;
+BEGIN
+    FOR t IN SELECT * FROM evp.journaled_tables LOOP
+        SELECT string_agg(format('x.%I = (j.key ->> %s)::%s', k, i - 1, format_type(a.atttypid, a.atttypmod)), ' AND ')
+          INTO keycond
+          FROM unnest(t.keys) WITH ORDINALITY AS u(k, i)
+          JOIN pg_attribute a ON a.attrelid = t.tbl::regclass AND a.attname = k;
+        SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
+               string_agg('o.' || quote_ident(attname), ', ' ORDER BY attnum)
+          INTO cols, vals
+          FROM pg_attribute WHERE attrelid = t.tbl::regclass AND attnum > 0 AND NOT attisdropped;
+        EXECUTE format('DELETE FROM %s x USING evp.journal j '
+                       'WHERE j.block_number = $1 AND j.tbl = %L AND j.old IS NULL AND %s', t.tbl, t.tbl, keycond)
+          USING blk;
+        EXECUTE format('UPDATE %s x SET (%s) = ROW(%s) FROM evp.journal j, jsonb_populate_record(NULL::%s, j.old) o '
+                       'WHERE j.block_number = $1 AND j.tbl = %L AND j.old IS NOT NULL AND %s',
+                       t.tbl, cols, vals, t.tbl, t.tbl, keycond)
+          USING blk;
+    END LOOP;
+    DELETE FROM evp.journal WHERE block_number = blk;
+END $$;
+
+-- Reorgs arrive as DELETE FROM starknet_blocks or UPDATE … SET status = 'REVERTED'; an UPDATE
+-- that brings a block row back (status or hash changed) counts as a new block.
+CREATE FUNCTION evp.on_block_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION evp.on_block_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.status IS DISTINCT FROM 'REVERTED'
+       AND (NEW.status = 'REVERTED' OR NEW.block_hash IS DISTINCT FROM OLD.block_hash
+            OR NEW.block_number IS DISTINCT FROM OLD.block_number) THEN
+        PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
+    END IF;
+    IF NEW.status IS DISTINCT FROM 'REVERTED' AND (OLD.status = 'REVERTED'
+       OR NEW.block_hash IS DISTINCT FROM OLD.block_hash OR NEW.block_number IS DISTINCT FROM OLD.block_number) THEN
+        PERFORM evp.block_inserted(NEW.block_number);
+    END IF;
+    RETURN NULL;
+END $$;
+
+DO $$
+BEGIN
+    IF to_regclass('public.starknet_blocks') IS NOT NULL THEN
+        CREATE TRIGGER evp_revert_block AFTER DELETE ON public.starknet_blocks
+            FOR EACH ROW EXECUTE FUNCTION evp.on_block_delete();
+        ALTER TRIGGER evp_revert_block ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
+        CREATE TRIGGER evp_block_status AFTER UPDATE ON public.starknet_blocks
+            FOR EACH ROW EXECUTE FUNCTION evp.on_block_update();
+        ALTER TRIGGER evp_block_status ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
+    END IF;
+END $$;
