@@ -5,6 +5,9 @@
 //! journal was pruned (it lies below `evp.journal_horizon`).
 
 use crate::api::raise;
+#[cfg(any(test, feature = "pg_test"))]
+mod reorg_tests;
+
 use crate::apply::{catch_up, run, spi};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
