@@ -63,6 +63,18 @@ q -c "SELECT $(a v.address) AS vault, v.unlocked_balance + v.locked_balance + v.
              sum(l.unlocked_balance + l.locked_balance + l.stashed_balance) AS lp_total
         FROM \"VaultStates\" v JOIN \"Liquidity_Providers\" l ON l.vault_address = v.address GROUP BY v.address"
 
+log "a reorg: the indexer deletes the newest block that changed a vault; the extension reverts it"
+blk=$(q -At -c 'SELECT max(block_number) FROM "Vault_Historic"')
+changed=$(q -At -c "SELECT string_agg(quote_literal(address), ',') FROM \"Vault_Historic\" WHERE block_number = $blk")
+vaults="SELECT $(a address) AS vault, unlocked_balance, locked_balance, stashed_balance, latest_block
+          FROM \"VaultStates\" WHERE address IN ($changed)"
+echo "before (block $blk applied):"
+q -c "$vaults"
+q -c "DELETE FROM starknet_blocks WHERE block_number = $blk"
+echo "after DELETE FROM starknet_blocks WHERE block_number = $blk:"
+q -c "$vaults"
+q -c "SELECT max(block_number) AS applied_tip FROM evp.applied_blocks"
+
 log "a malformed event is rejected with a readable error"
 q -c "SELECT evp_decode_event('Deposit', ARRAY['0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2', '0x1'],
                               ARRAY['0x5g', '0x0', '0x5', '0x0', '0x5', '0x0'])" 2>&1 || true

@@ -10,14 +10,14 @@ use pgrx::spi::SpiClient;
 use std::panic::AssertUnwindSafe;
 
 /// The block row and where it stands: already applied, the applied tip, and whether an
-/// unapplied, unreverted block lies between the tip and it.
+/// unapplied block row lies between the tip and it. A REVERTED row there counts too: the
+/// blocks above it belong to the reverted fork until the indexer replaces them.
 const BLOCK_STATE: &str = r#"
 SELECT b.block_hash, b.timestamp::text, b.status,
        EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = b.block_number) AS applied,
        t.tip::text,
        EXISTS (SELECT FROM public.starknet_blocks p
-                WHERE p.block_number < b.block_number AND p.status <> 'REVERTED'
-                  AND p.block_number > coalesce(t.tip, -1)) AS predecessor_pending
+                WHERE p.block_number < b.block_number AND p.block_number > coalesce(t.tip, -1)) AS predecessor_pending
   FROM public.starknet_blocks b, (SELECT max(block_number) AS tip FROM evp.applied_blocks) t
  WHERE b.block_number = $1::numeric"#;
 
@@ -116,9 +116,14 @@ pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i6
         if max_blocks.is_some_and(|m| blocks >= m) {
             break;
         }
-        if let BlockOutcome::Applied(n) = apply_block(client, &number) {
-            blocks += 1;
-            events += n;
+        match apply_block(client, &number) {
+            BlockOutcome::Applied(n) => {
+                blocks += 1;
+                events += n;
+            }
+            // Everything above waits for the same predecessor.
+            BlockOutcome::Pending => break,
+            BlockOutcome::Skipped => {}
         }
     }
     (blocks, events)
