@@ -12,14 +12,8 @@ q -c "CREATE DATABASE demo"
 export PGDATABASE=demo
 # The indexer's tables with the optional from_address column: the sample chain's round events
 # are emitted by the round contracts (direct layout).
-q <<'SQL'
-CREATE TABLE starknet_blocks (block_number numeric(78,0) PRIMARY KEY, block_hash varchar(66) NOT NULL,
-    parent_hash varchar(66) NOT NULL, timestamp numeric(78,0) NOT NULL, status varchar(255) NOT NULL);
-CREATE TABLE events (event_nonce bigint NOT NULL, block_number numeric(78,0) NOT NULL, block_hash varchar(66) NOT NULL,
-    vault_address varchar(255) NOT NULL, event_name varchar(255) NOT NULL, event_keys varchar(256)[] NOT NULL,
-    event_data varchar(256)[] NOT NULL, transaction_hash varchar(66) NOT NULL, from_address varchar(66));
-CREATE EXTENSION event_processor;
-SQL
+q -f tests/fixtures/input_tables_with_from_address.sql
+q -c "CREATE EXTENSION event_processor"
 
 log "tables of the extension (the indexer's input tables stay the indexer's)"
 q -c "SELECT n.nspname AS schema, c.relname AS table,

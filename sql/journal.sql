@@ -37,26 +37,21 @@ IMMUTABLE PARALLEL SAFE LANGUAGE sql AS
 $$ SELECT jsonb_agg(r -> k ORDER BY i) FROM unnest(keys) WITH ORDINALITY AS u(k, i) $$;
 
 -- Statement-level: one INSERT … SELECT over the transition table, however many rows changed.
--- ON CONFLICT DO NOTHING keeps the first image of a row within the block.
-CREATE FUNCTION evp.journal_inserts() RETURNS trigger
+-- ON CONFLICT DO NOTHING keeps the first image of a row within the block; an inserted row's
+-- image is NULL. (As in the PostgreSQL manual's audit example, each branch names the transition
+-- table its trigger has.)
+CREATE FUNCTION evp.journal_changes() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     blk text := current_setting('evp.applying_block', true);
 BEGIN
-    IF coalesce(blk, '') <> '' THEN
+    IF coalesce(blk, '') = '' THEN
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
         INSERT INTO evp.journal (block_number, tbl, key, old)
         SELECT blk::numeric, TG_ARGV[0], evp.row_key(to_jsonb(n), TG_ARGV[1]::text[]), NULL FROM new_rows n
         ON CONFLICT DO NOTHING;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION evp.journal_updates() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    blk text := current_setting('evp.applying_block', true);
-BEGIN
-    IF coalesce(blk, '') <> '' THEN
+    ELSE
         INSERT INTO evp.journal (block_number, tbl, key, old)
         SELECT blk::numeric, TG_ARGV[0], evp.row_key(to_jsonb(o), TG_ARGV[1]::text[]), to_jsonb(o) FROM old_rows o
         ON CONFLICT DO NOTHING;
@@ -70,9 +65,9 @@ DECLARE
 BEGIN
     FOR t IN SELECT * FROM evp.journaled_tables LOOP
         EXECUTE format('CREATE TRIGGER evp_journal_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.journal_inserts(%L, %L)', t.tbl, t.tbl, t.keys);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.journal_changes(%L, %L)', t.tbl, t.tbl, t.keys);
         EXECUTE format('CREATE TRIGGER evp_journal_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.journal_updates(%L, %L)', t.tbl, t.tbl, t.keys);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.journal_changes(%L, %L)', t.tbl, t.tbl, t.keys);
     END LOOP;
 END $$;
 
@@ -104,40 +99,4 @@ BEGIN
           USING blk;
     END LOOP;
     DELETE FROM evp.journal WHERE block_number = blk;
-END $$;
-
--- Reorgs arrive as DELETE FROM starknet_blocks or UPDATE … SET status = 'REVERTED'; an UPDATE
--- that brings a block row back (status or hash changed) counts as a new block.
-CREATE FUNCTION evp.on_block_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION evp.on_block_update() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF OLD.status IS DISTINCT FROM 'REVERTED'
-       AND (NEW.status = 'REVERTED' OR NEW.block_hash IS DISTINCT FROM OLD.block_hash
-            OR NEW.block_number IS DISTINCT FROM OLD.block_number) THEN
-        PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
-    END IF;
-    IF NEW.status IS DISTINCT FROM 'REVERTED' AND (OLD.status = 'REVERTED'
-       OR NEW.block_hash IS DISTINCT FROM OLD.block_hash OR NEW.block_number IS DISTINCT FROM OLD.block_number) THEN
-        PERFORM evp.block_inserted(NEW.block_number);
-    END IF;
-    RETURN NULL;
-END $$;
-
-DO $$
-BEGIN
-    IF to_regclass('public.starknet_blocks') IS NOT NULL THEN
-        CREATE TRIGGER evp_revert_block AFTER DELETE ON public.starknet_blocks
-            FOR EACH ROW EXECUTE FUNCTION evp.on_block_delete();
-        ALTER TRIGGER evp_revert_block ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
-        CREATE TRIGGER evp_block_status AFTER UPDATE ON public.starknet_blocks
-            FOR EACH ROW EXECUTE FUNCTION evp.on_block_update();
-        ALTER TRIGGER evp_block_status ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
-    END IF;
 END $$;

@@ -8,7 +8,8 @@
 //! - `journal`: reverting applied blocks from the undo journal kept by `sql/journal.sql`;
 //! - `api`: the SQL functions and trigger entry points, thin wrappers over the stages above;
 //! - `guc`: the `evp.*` settings;
-//! - `sql/schema.sql`: the tables, triggers and helpers the extension installs.
+//! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`) and the triggers on the
+//!   indexer's tables (`triggers.sql`) of the install script.
 
 use pgrx::prelude::*;
 
@@ -27,6 +28,11 @@ pgrx::extension_sql_file!(
     "../sql/journal.sql",
     name = "journal",
     requires = ["schema"]
+);
+pgrx::extension_sql_file!(
+    "../sql/triggers.sql",
+    name = "triggers",
+    requires = ["journal"]
 );
 
 #[pg_guard]

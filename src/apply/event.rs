@@ -2,9 +2,12 @@
 
 use super::plans::{run, Param};
 use super::statements as sql;
-use crate::decode::{decode, is_round_event, Address, DecodeError, Event, Layout, LiquidityChange};
+use crate::decode::{
+    decode, is_round_event, Address, DecodeError, Event, ForwardedFrom, Layout, LiquidityChange,
+};
 use crate::math::{clear_auction, AuctionError, Bid, U256};
 use pgrx::spi::{SpiClient, SpiError};
+use std::fmt::Display;
 
 /// An `events` row, as the apply path reads it.
 pub struct EventRow {
@@ -77,10 +80,10 @@ pub fn apply_event(
         Err(DecodeError::UnknownEvent(_)) => return Ok(Applied::Ignored),
         Err(e) => return Err(e.into()),
     };
-    let v = vault.to_string();
-    let b = block.number.clone();
+    let v = &vault;
+    let b = &block.number;
     // The round of a round event: the emitter (direct) or the forwarded round address.
-    let round = |forwarded: &Option<crate::decode::ForwardedFrom>| -> String {
+    let round = |forwarded: &Option<ForwardedFrom>| -> String {
         match forwarded {
             Some(f) => f.round_address.to_string(),
             None => direct_round.clone().unwrap_or_default(),
@@ -90,85 +93,60 @@ pub fn apply_event(
         Event::Deposit(c) | Event::Withdrawal(c) => {
             let LiquidityChange {
                 account,
-                account_unlocked_balance_now,
-                vault_unlocked_balance_now,
+                account_unlocked_balance_now: a,
+                vault_unlocked_balance_now: vu,
                 ..
             } = c;
             exec(
                 client,
                 sql::LIQUIDITY_CHANGED,
-                vec![
-                    v.into(),
-                    account.to_string().into(),
-                    account_unlocked_balance_now.to_string().into(),
-                    vault_unlocked_balance_now.to_string().into(),
-                    b.into(),
-                ],
+                params(&[v, &account, &a, &vu, b]),
             )?;
         }
         Event::WithdrawalQueued {
             account,
             bps,
             round_id,
-            account_queued_liquidity_now,
-            vault_queued_liquidity_now,
+            account_queued_liquidity_now: q,
+            vault_queued_liquidity_now: vq,
             ..
         } => {
-            let params = vec![
-                v.into(),
-                account.to_string().into(),
-                round_id.to_string().into(),
-                bps.to_string().into(),
-                vault_queued_liquidity_now.to_string().into(),
-                account_queued_liquidity_now.to_string().into(),
-            ];
-            expect_round(client, sql::WITHDRAWAL_QUEUED, params, || {
+            let p = params(&[v, &account, &round_id, &bps, &vq, &q]);
+            expect_row(client, sql::WITHDRAWAL_QUEUED, p, || {
                 format!("the vault has no round {round_id}")
             })?;
         }
         Event::StashWithdrawn {
             account,
-            vault_stashed_balance_now,
+            vault_stashed_balance_now: vs,
             ..
         } => {
-            exec(
-                client,
-                sql::STASH_WITHDRAWN,
-                vec![
-                    v.into(),
-                    account.to_string().into(),
-                    vault_stashed_balance_now.to_string().into(),
-                    b.into(),
-                ],
-            )?;
+            exec(client, sql::STASH_WITHDRAWN, params(&[v, &account, &vs, b]))?;
         }
         Event::OptionRoundDeployed {
             round_id,
             address,
-            auction_start_date,
-            auction_end_date,
-            option_settlement_date,
-            strike_price,
-            cap_level,
-            reserve_price,
+            auction_start_date: start,
+            auction_end_date: end,
+            option_settlement_date: settle,
+            strike_price: k,
+            cap_level: cap,
+            reserve_price: reserve,
         } => {
-            exec(
-                client,
-                sql::ROUND_DEPLOYED,
-                vec![
-                    v.into(),
-                    address.to_string().into(),
-                    round_id.to_string().into(),
-                    auction_start_date.to_string().into(),
-                    auction_end_date.to_string().into(),
-                    option_settlement_date.to_string().into(),
-                    block.timestamp.clone().into(),
-                    strike_price.to_string().into(),
-                    cap_level.to_string().into(),
-                    reserve_price.to_string().into(),
-                    b.into(),
-                ],
-            )?;
+            let p = params(&[
+                v,
+                &address,
+                &round_id,
+                &start,
+                &end,
+                &settle,
+                &block.timestamp,
+                &k,
+                &cap,
+                &reserve,
+                b,
+            ]);
+            exec(client, sql::ROUND_DEPLOYED, p)?;
         }
         Event::ContractDeployed(d) => {
             if d.address != vault {
@@ -177,77 +155,66 @@ pub fn apply_event(
                     d.address
                 )));
             }
-            exec(
-                client,
-                sql::CONTRACT_DEPLOYED,
-                vec![
-                    v.into(),
-                    b.into(),
-                    block.timestamp.clone().into(),
-                    d.fossil_client_address.to_string().into(),
-                    d.eth_address.to_string().into(),
-                    d.option_round_class_hash.to_string().into(),
-                    d.alpha.to_string().into(),
-                    d.strike_level.to_string().into(),
-                    d.round_transition_period.to_string().into(),
-                    d.auction_duration.to_string().into(),
-                    d.round_duration.to_string().into(),
-                ],
-            )?;
+            let p = params(&[
+                v,
+                b,
+                &block.timestamp,
+                &d.fossil_client_address,
+                &d.eth_address,
+                &d.option_round_class_hash,
+                &d.alpha,
+                &d.strike_level,
+                &d.round_transition_period,
+                &d.auction_duration,
+                &d.round_duration,
+            ]);
+            exec(client, sql::CONTRACT_DEPLOYED, p)?;
         }
         Event::FossilCallbackSuccess { .. } | Event::L1RequestFulfilled { .. } => {}
         Event::PricingDataSet {
             round: f,
-            strike_price,
-            cap_level,
-            reserve_price,
+            strike_price: k,
+            cap_level: cap,
+            reserve_price: reserve,
         } => {
             let r = round(&f);
-            let params = vec![
-                v.into(),
-                r.clone().into(),
-                strike_price.to_string().into(),
-                cap_level.to_string().into(),
-                reserve_price.to_string().into(),
-            ];
-            expect_round(client, sql::PRICING_SET, params, || unknown_round(&r))?;
+            expect_row(
+                client,
+                sql::PRICING_SET,
+                params(&[v, &r, &k, &cap, &reserve]),
+                || unknown_round(&r),
+            )?;
         }
         Event::AuctionStarted {
             round: f,
-            starting_liquidity,
-            options_available,
+            starting_liquidity: s,
+            options_available: n,
         } => {
             let r = round(&f);
-            let params = vec![
-                v.into(),
-                r.clone().into(),
-                starting_liquidity.to_string().into(),
-                options_available.to_string().into(),
-                b.into(),
-            ];
-            expect_round(client, sql::AUCTION_STARTED, params, || unknown_round(&r))?;
+            expect_row(
+                client,
+                sql::AUCTION_STARTED,
+                params(&[v, &r, &s, &n, b]),
+                || unknown_round(&r),
+            )?;
         }
         Event::AuctionEnded {
             round: f,
-            options_sold,
-            clearing_price,
-            unsold_liquidity,
+            options_sold: sold,
+            clearing_price: price,
+            unsold_liquidity: u,
             clearing_bid_tree_nonce,
         } => {
             let r = round(&f);
             // The bidders' outcome first: an inconsistent event fails before anything is written.
-            let bids = round_bids(client, &r)?;
-            let outcome = clear_auction(bids, options_sold, clearing_price)?;
-            outcome.check_clearing_nonce(options_sold, clearing_bid_tree_nonce)?;
-            let params = vec![
-                v.into(),
-                r.clone().into(),
-                clearing_price.to_string().into(),
-                options_sold.to_string().into(),
-                unsold_liquidity.to_string().into(),
-                b.into(),
-            ];
-            expect_round(client, sql::AUCTION_ENDED, params, || unknown_round(&r))?;
+            let outcome = clear_auction(round_bids(client, &r)?, sold, price)?;
+            outcome.check_clearing_nonce(sold, clearing_bid_tree_nonce)?;
+            expect_row(
+                client,
+                sql::AUCTION_ENDED,
+                params(&[v, &r, &price, &sold, &u, b]),
+                || unknown_round(&r),
+            )?;
             if !outcome.buyers.is_empty() {
                 let (mut buyers, mut mintable, mut refundable) = (vec![], vec![], vec![]);
                 for (buyer, o) in outcome.buyers {
@@ -264,18 +231,16 @@ pub fn apply_event(
         }
         Event::OptionRoundSettled {
             round: f,
-            settlement_price,
-            payout_per_option,
+            settlement_price: price,
+            payout_per_option: payout,
         } => {
             let r = round(&f);
-            let params = vec![
-                v.into(),
-                r.clone().into(),
-                settlement_price.to_string().into(),
-                payout_per_option.to_string().into(),
-                b.into(),
-            ];
-            expect_round(client, sql::ROUND_SETTLED, params, || unknown_round(&r))?;
+            expect_row(
+                client,
+                sql::ROUND_SETTLED,
+                params(&[v, &r, &price, &payout, b]),
+                || unknown_round(&r),
+            )?;
         }
         Event::BidPlaced {
             round: f,
@@ -287,16 +252,8 @@ pub fn apply_event(
             ..
         } => {
             let r = round(&f);
-            let params = vec![
-                v.into(),
-                r.clone().into(),
-                bid_id.to_string().into(),
-                account.to_string().into(),
-                tree_nonce.to_string().into(),
-                amount.to_string().into(),
-                price.to_string().into(),
-            ];
-            expect_round(client, sql::BID_PLACED, params, || unknown_round(&r))?;
+            let p = params(&[v, &r, &bid_id, &account, &tree_nonce, &amount, &price]);
+            expect_row(client, sql::BID_PLACED, p, || unknown_round(&r))?;
         }
         Event::BidUpdated {
             round: f,
@@ -307,15 +264,8 @@ pub fn apply_event(
             ..
         } => {
             let r = round(&f);
-            let params = vec![
-                v.into(),
-                r.clone().into(),
-                bid_id.to_string().into(),
-                account.to_string().into(),
-                price_increase.to_string().into(),
-                tree_nonce.to_string().into(),
-            ];
-            expect_round(client, sql::BID_UPDATED, params, || {
+            let p = params(&[v, &r, &bid_id, &account, &price_increase, &tree_nonce]);
+            expect_row(client, sql::BID_UPDATED, p, || {
                 format!("round {r} of this vault has no bid {bid_id} by {account}")
             })?;
         }
@@ -326,26 +276,24 @@ pub fn apply_event(
             round: f, account, ..
         } => {
             let r = round(&f);
-            expect_round(
-                client,
-                sql::OPTIONS_MINTED,
-                vec![v.into(), r.clone().into(), account.to_string().into()],
-                || unknown_round(&r),
-            )?;
+            let p = params(&[v, &r, &account, &true, &false]);
+            expect_row(client, sql::BUYER_SETTLED, p, || unknown_round(&r))?;
         }
         Event::UnusedBidsRefunded {
             round: f, account, ..
         } => {
             let r = round(&f);
-            expect_round(
-                client,
-                sql::BIDS_REFUNDED,
-                vec![v.into(), r.clone().into(), account.to_string().into()],
-                || unknown_round(&r),
-            )?;
+            let p = params(&[v, &r, &account, &false, &true]);
+            expect_row(client, sql::BUYER_SETTLED, p, || unknown_round(&r))?;
         }
     }
     Ok(Applied::Applied)
+}
+
+/// Statement parameters from anything printable: addresses print as normalised hex, numbers
+/// as decimal (cast to numeric in the SQL), booleans as true/false.
+fn params(values: &[&dyn Display]) -> Vec<Param> {
+    values.iter().map(|v| Param::from(v.to_string())).collect()
 }
 
 fn unknown_round(round: &str) -> String {
@@ -362,7 +310,7 @@ fn exec(
 }
 
 /// Runs a statement that returns `count(*)` of the rounds (or bids) it matched; none is an error.
-fn expect_round(
+fn expect_row(
     client: &mut SpiClient<'_>,
     statement: &'static str,
     params: Vec<Param>,

@@ -173,20 +173,16 @@ WITH b AS (
     RETURNING 1)
 SELECT count(*) FROM b"#;
 
-/// OptionsMinted and OptionsExercised: $1 vault, $2 round, $3 buyer.
-pub const OPTIONS_MINTED: &str = r#"
+/// OptionsMinted and OptionsExercised ($4 true: has_minted, mintable 0) and UnusedBidsRefunded
+/// ($5 true: has_refunded, refundable 0): $1 vault, $2 round, $3 buyer.
+pub const BUYER_SETTLED: &str = r#"
 WITH o AS (
-    INSERT INTO public."Option_Buyers" (address, round_address, has_minted)
-    SELECT $3, address, true FROM public."Option_Rounds" WHERE address = $2 AND vault_address = $1
-    ON CONFLICT (address, round_address) DO UPDATE SET has_minted = true, mintable_options = 0
-    RETURNING 1)
-SELECT count(*) FROM o"#;
-
-/// UnusedBidsRefunded: $1 vault, $2 round, $3 buyer.
-pub const BIDS_REFUNDED: &str = r#"
-WITH o AS (
-    INSERT INTO public."Option_Buyers" (address, round_address, has_refunded)
-    SELECT $3, address, true FROM public."Option_Rounds" WHERE address = $2 AND vault_address = $1
-    ON CONFLICT (address, round_address) DO UPDATE SET has_refunded = true, refundable_amount = 0
+    INSERT INTO public."Option_Buyers" AS o (address, round_address, has_minted, has_refunded)
+    SELECT $3, address, $4::boolean, $5::boolean FROM public."Option_Rounds" WHERE address = $2 AND vault_address = $1
+    ON CONFLICT (address, round_address) DO UPDATE
+       SET has_minted = o.has_minted OR $4::boolean,
+           mintable_options = CASE WHEN $4::boolean THEN 0 ELSE o.mintable_options END,
+           has_refunded = o.has_refunded OR $5::boolean,
+           refundable_amount = CASE WHEN $5::boolean THEN 0 ELSE o.refundable_amount END
     RETURNING 1)
 SELECT count(*) FROM o"#;

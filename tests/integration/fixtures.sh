@@ -9,10 +9,10 @@ fixtures=$here/../fixtures
 status=0
 
 # Loads a chain into a fresh database and compares the state with the fixture.
-check_chain() { # name, [setup sql]
+check_chain() { # name, [file creating the input tables]
     local name=$1 db=evp_fx_${1//-/_}
     dropdb --if-exists "$db" && createdb "$db"
-    [ -n "${2:-}" ] && q -d "$db" -c "$2"
+    [ -n "${2:-}" ] && q -d "$db" -f "$2"
     q -d "$db" -c "CREATE EXTENSION event_processor"
     if ! q -d "$db" -f "$fixtures/$name/chain.sql" >/dev/null 2>"$PGHOST/$name.err"; then
         echo "FAIL fixture $name: chain.sql failed"; cat "$PGHOST/$name.err"; status=1; return
@@ -31,11 +31,7 @@ compare() { # db, fixture, label
     fi
 }
 
-check_chain direct "CREATE TABLE starknet_blocks (block_number numeric(78,0) PRIMARY KEY, block_hash varchar(66) NOT NULL,
-    parent_hash varchar(66) NOT NULL, timestamp numeric(78,0) NOT NULL, status varchar(255) NOT NULL);
-  CREATE TABLE events (event_nonce bigint NOT NULL, block_number numeric(78,0) NOT NULL, block_hash varchar(66) NOT NULL,
-    vault_address varchar(255) NOT NULL, event_name varchar(255) NOT NULL, event_keys varchar(256)[] NOT NULL,
-    event_data varchar(256)[] NOT NULL, transaction_hash varchar(66) NOT NULL, from_address varchar(66))"
+check_chain direct "$fixtures/input_tables_with_from_address.sql"
 check_chain bad-input
 check_chain forwarded-reorgs
 

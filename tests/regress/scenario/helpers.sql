@@ -2,11 +2,7 @@
 -- Vault 0xa11; every block's hash is derived from its number; timestamps 1700000000 + 12·n.
 \set ECHO none
 \set QUIET on
-CREATE TABLE starknet_blocks (block_number numeric(78,0) PRIMARY KEY, block_hash varchar(66) NOT NULL,
-    parent_hash varchar(66) NOT NULL, timestamp numeric(78,0) NOT NULL, status varchar(255) NOT NULL);
-CREATE TABLE events (event_nonce bigint NOT NULL, block_number numeric(78,0) NOT NULL, block_hash varchar(66) NOT NULL,
-    vault_address varchar(255) NOT NULL, event_name varchar(255) NOT NULL, event_keys varchar(256)[] NOT NULL,
-    event_data varchar(256)[] NOT NULL, transaction_hash varchar(66) NOT NULL, from_address varchar(66));
+\i tests/fixtures/input_tables_with_from_address.sql
 CREATE EXTENSION event_processor;
 CREATE SCHEMA t;
 SET search_path = public, t;
