@@ -191,6 +191,11 @@ CREATE TABLE evp.lp_round_liquidity (
     PRIMARY KEY (round_address, lp_address)
 );
 
+-- Applied blocks that got events while evp.mode was async or off, for the worker to apply.
+CREATE TABLE evp.late_blocks (
+    block_number numeric(78,0) PRIMARY KEY
+);
+
 CREATE TABLE evp.failed_events (
     block_number numeric(78,0) NOT NULL,
     block_hash varchar(66) NOT NULL,
@@ -215,6 +220,7 @@ SELECT pg_catalog.pg_extension_config_dump('evp.applied_blocks', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.vault_progress', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.lp_round_liquidity', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.failed_events', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.late_blocks', '');
 
 -- Notifications: {"operation": "insert"|"update"|"delete", "payload": row}. pg_notify is
 -- delivered at commit, so a rolled-back block sends nothing. evp.notify = off silences them.

@@ -1,6 +1,7 @@
 //! Configuration: the `evp.*` settings of SPEC section 6.
 
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
+use std::ffi::CString;
 
 /// Where blocks are applied.
 #[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -30,10 +31,29 @@ pub enum OnError {
 pub static MODE: GucSetting<Mode> = GucSetting::<Mode>::new(Mode::Sync);
 pub static ON_ERROR: GucSetting<OnError> = GucSetting::<OnError>::new(OnError::Abort);
 pub static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// The database the background worker serves (postmaster start only).
+pub static DATABASE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"postgres"));
+/// Blocks the worker applies in one transaction.
+pub static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
+/// Milliseconds the worker sleeps when idle, unless a commit wakes it first.
+pub static NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(1000);
 /// Blocks of undo journal kept behind the newest applied block.
 pub static JOURNAL_HORIZON: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 
 pub fn init() {
+    // A postmaster-context setting can only be defined while preloading; without preloading
+    // there is no worker for it to configure.
+    if unsafe { pgrx::pg_sys::process_shared_preload_libraries_in_progress } {
+        GucRegistry::define_string_guc(
+            c"evp.database",
+            c"The database the event_processor background worker serves.",
+            c"Read at server start; the worker waits there until CREATE EXTENSION event_processor.",
+            &DATABASE,
+            GucContext::Postmaster,
+            GucFlags::default(),
+        );
+    }
     GucRegistry::define_enum_guc(
         c"evp.mode",
         c"Where Pitch Lake blocks are applied: sync, async or off.",
@@ -49,6 +69,26 @@ pub fn init() {
         &ON_ERROR,
         GucContext::Userset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"evp.batch_size",
+        c"Blocks the background worker applies in one transaction.",
+        c"Reloadable (SIGHUP).",
+        &BATCH_SIZE,
+        1,
+        1_000_000,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"evp.naptime",
+        c"How long the idle background worker sleeps before looking for pending blocks.",
+        c"A commit that leaves work pending wakes it at once; this is the fallback. Reloadable (SIGHUP).",
+        &NAPTIME,
+        10,
+        3_600_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
     );
     GucRegistry::define_int_guc(
         c"evp.journal_horizon",

@@ -6,6 +6,7 @@
 //! - `apply`: a block's events → output tables through cached SPI plans, in the inserting
 //!   transaction;
 //! - `journal`: reverting applied blocks from the undo journal kept by `sql/journal.sql`;
+//! - `worker`: the background worker for async mode and catch-up, woken by a latch at commit;
 //! - `api`: the SQL functions and trigger entry points, thin wrappers over the stages above;
 //! - `guc`: the `evp.*` settings;
 //! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`) and the triggers on the
@@ -22,6 +23,7 @@ mod api;
 mod apply;
 mod guc;
 mod journal;
+mod worker;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
 pgrx::extension_sql_file!(
@@ -29,6 +31,7 @@ pgrx::extension_sql_file!(
     name = "journal",
     requires = ["schema"]
 );
+pgrx::extension_sql_file!("../sql/status.sql", name = "status", requires = ["schema"]);
 pgrx::extension_sql_file!(
     "../sql/triggers.sql",
     name = "triggers",
@@ -38,6 +41,7 @@ pgrx::extension_sql_file!(
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::init();
+    worker::init();
 }
 
 /// Required by `cargo pgrx test`.

@@ -24,31 +24,45 @@ pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 #[pg_schema]
 mod evp {
     use super::serialized;
-    use crate::apply::{apply_block, apply_late_events};
+    use crate::apply::{apply_block, apply_late_events, record_late_blocks};
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
+    use crate::worker::wake_at_commit;
     use pgrx::prelude::*;
 
     /// Called by the `starknet_blocks` insert trigger: in sync mode, applies the block now if
     /// every earlier block is applied; otherwise it stays pending.
     #[pg_extern]
     fn block_inserted(block_number: AnyNumeric) {
-        if MODE.get() == Mode::Sync {
-            serialized(|client| {
+        match MODE.get() {
+            Mode::Sync => serialized(|client| {
                 apply_block(client, &block_number.to_string());
-            });
+            }),
+            // The block row itself records that work is pending; the worker is woken at commit.
+            Mode::Async => wake_at_commit(),
+            Mode::Off => {}
         }
     }
 
     /// Called by the `events` insert trigger with the already-applied blocks that got new events.
     #[pg_extern]
     fn events_inserted(block_numbers: Option<Vec<AnyNumeric>>) {
-        if MODE.get() == Mode::Sync {
-            serialized(|client| {
-                for number in block_numbers.unwrap_or_default() {
-                    apply_late_events(client, &number.to_string());
+        let blocks: Vec<String> = block_numbers
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        match MODE.get() {
+            Mode::Sync => serialized(|client| {
+                for number in &blocks {
+                    apply_late_events(client, number);
                 }
-            });
+            }),
+            // Recorded in evp.late_blocks for the worker (or evp_catchup()).
+            Mode::Async | Mode::Off => serialized(|client| {
+                record_late_blocks(client, blocks);
+                wake_at_commit();
+            }),
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod apply;
 mod decode;
+mod status;
 
 use pgrx::prelude::*;
 

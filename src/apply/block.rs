@@ -59,6 +59,12 @@ const EVENT_FAILED: &str = r#"
 INSERT INTO evp.failed_events (block_number, block_hash, vault_address, event_nonce, event_name, sqlstate, reason)
 VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)"#;
 
+/// Applied blocks that received events while the triggers were not applying (async mode).
+const RECORD_LATE: &str = r#"
+INSERT INTO evp.late_blocks (block_number) SELECT unnest($1::text[])::numeric ON CONFLICT DO NOTHING"#;
+const TAKE_LATE: &str = r#"
+DELETE FROM evp.late_blocks RETURNING block_number::text"#;
+
 /// Pending blocks, oldest first: unreverted, unapplied, above the applied tip.
 const PENDING_BLOCKS: &str = r#"
 SELECT block_number::text FROM public.starknet_blocks
@@ -105,9 +111,22 @@ pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) {
     }
 }
 
-/// Applies pending blocks in order, at most `max_blocks`; returns how many blocks and events
-/// were applied.
+/// Notes blocks whose late events are left to the worker or `evp_catchup()`.
+pub fn record_late_blocks(client: &mut SpiClient<'_>, blocks: Vec<String>) {
+    if !blocks.is_empty() {
+        spi(run(client, RECORD_LATE, &[blocks.into()]));
+    }
+}
+
+/// Applies late events recorded in async mode, then pending blocks in order, at most
+/// `max_blocks`; returns how many blocks and events were applied.
 pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
+    let late: Vec<String> = spi(run(client, TAKE_LATE, &[]))
+        .filter_map(|r| spi(r.get(1)))
+        .collect();
+    for number in late {
+        apply_late_events(client, &number);
+    }
     let pending: Vec<String> = spi(run(client, PENDING_BLOCKS, &[]))
         .filter_map(|r| spi(r.get(1)))
         .collect();

@@ -8,5 +8,5 @@ mod event;
 mod plans;
 mod statements;
 
-pub use block::{apply_block, apply_late_events, catch_up, spi};
+pub use block::{apply_block, apply_late_events, catch_up, record_late_blocks, spi};
 pub use plans::run;

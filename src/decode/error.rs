@@ -66,7 +66,7 @@ pub enum DecodeError {
         value: String,
         ty: &'static str,
     },
-    #[error("{event}: vault constructor calldata_len = {len}; expected 10 (current vaults) or 9 (consolidated vaults)")]
+    #[error("{event}: vault constructor calldata_len = {len}; expected 10 (current vaults), 9 (consolidated vaults) or 8 (early vaults)")]
     UnknownVaultGeneration { event: &'static str, len: u64 },
     #[error("{event}: bid_tree_nonce_now = 0 leaves the bid without a tree nonce")]
     ZeroTreeNonce { event: &'static str },

@@ -62,14 +62,19 @@ pub struct VaultDeployment {
     pub proving_delay: Option<u64>,
 }
 
-/// The two vault constructors, told apart by their calldata length.
+/// The vault constructors, told apart by their calldata length (not by the event layout: the
+/// forwarded layout is seen with 10 arguments too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VaultGeneration {
-    /// 10 constructor arguments: verifier, …, program_id, proving_delay.
+    /// 10 constructor arguments: verifier, …, program_id, proving_delay (branch main).
     Current,
-    /// 9 constructor arguments: l1_data_processor, …, minimum_cap_level, ….
+    /// 9 constructor arguments: l1_data_processor, …, minimum_cap_level, … (branch develop).
     Consolidated,
+    /// 8 constructor arguments: fossil_client, eth, round class hash, alpha, strike level and
+    /// the three durations (vaults of Nov 2024 – Mar 2025; not in SPEC, found in the Cairo
+    /// history).
+    Early,
 }
 
 /// A decoded event. Round events carry `round: Some(..)` in the forwarded layout.
@@ -436,33 +441,31 @@ fn vault_deployment<D: AsRef<str>>(
     let generation = match len {
         10 => VaultGeneration::Current,
         9 => VaultGeneration::Consolidated,
+        8 => VaultGeneration::Early,
         len => return Err(DecodeError::UnknownVaultGeneration { event, len }),
     };
-    let current = generation == VaultGeneration::Current;
-    let fossil_client_address = d.address(if current {
-        "verifier"
-    } else {
-        "l1_data_processor"
+    let fossil_client_address = d.address(match generation {
+        VaultGeneration::Current => "verifier",
+        VaultGeneration::Consolidated => "l1_data_processor",
+        VaultGeneration::Early => "fossil_client_address",
     })?;
     let eth_address = d.address("eth_address")?;
     let option_round_class_hash = d.address("option_round_class_hash")?;
     let alpha = d.u128("alpha")?;
     let strike_level = d.i128("strike_level")?;
-    let minimum_cap_level = if current {
-        None
-    } else {
-        Some(d.u128("minimum_cap_level")?)
+    let minimum_cap_level = match generation {
+        VaultGeneration::Consolidated => Some(d.u128("minimum_cap_level")?),
+        _ => None,
     };
     let round_transition_period = d.u64("round_transition_period")?;
     let auction_duration = d.u64("auction_duration")?;
     let round_duration = d.u64("round_duration")?;
-    let (program_id, proving_delay) = if current {
-        (
+    let (program_id, proving_delay) = match generation {
+        VaultGeneration::Current => (
             Some(d.address("program_id")?),
             Some(d.u64("proving_delay")?),
-        )
-    } else {
-        (None, None)
+        ),
+        _ => (None, None),
     };
     d.next = d.felts.len(); // the salt and anything after the calldata are not ours to check
     Ok(VaultDeployment {

@@ -161,6 +161,35 @@ fn contract_deployed_current_vault() {
     );
 }
 
+/// An early vault (calldata_len 8): no minimum cap level, program id or proving delay.
+#[test]
+fn contract_deployed_early_vault() {
+    let k = keys("ContractDeployed", &[]);
+    let d = data(&[
+        VAULT, "0x1", "0x0", "0x2", "0x8", "0x3", "0x4", "0x5", "0x2710", "0x0", "0x3e8", "0x64",
+        "0xc8", "0x5a17",
+    ]);
+    let Event::ContractDeployed(v) = decode("ContractDeployed", &k, &d, Layout::Direct).unwrap()
+    else {
+        panic!("not a ContractDeployed");
+    };
+    assert_eq!(v.generation, VaultGeneration::Early);
+    assert_eq!(v.fossil_client_address.to_string(), "0x3");
+    assert_eq!(
+        (v.alpha, v.strike_level, v.minimum_cap_level),
+        (10000, 0, None)
+    );
+    assert_eq!(
+        (
+            v.round_transition_period,
+            v.auction_duration,
+            v.round_duration
+        ),
+        (1000, 100, 200)
+    );
+    assert_eq!((v.program_id, v.proving_delay), (None, None));
+}
+
 /// A consolidated-generation vault (calldata_len 9) with a negative strike level.
 #[test]
 fn contract_deployed_consolidated_vault() {
@@ -410,8 +439,8 @@ fn malformed_events_give_distinct_errors() {
          "BidPlaced: bid_tree_nonce_now = 0 leaves the bid without a tree nonce"),
         (err("BidPlaced", &keys("BidPlaced", &[ALICE]), &data(&["0x1", "0x1", "0x0", "0x1", "0x0", "0x1"]), Layout::Forwarded),
          "BidPlaced: keys[2] (round_id) is missing: keys has 2 felts"),
-        (err("ContractDeployed", &keys("ContractDeployed", &[]), &data(&[VAULT, "0x1", "0x0", "0x2", "0x8"]), Layout::Direct),
-         "ContractDeployed: vault constructor calldata_len = 8; expected 10 (current vaults) or 9 (consolidated vaults)"),
+        (err("ContractDeployed", &keys("ContractDeployed", &[]), &data(&[VAULT, "0x1", "0x0", "0x2", "0x7"]), Layout::Direct),
+         "ContractDeployed: vault constructor calldata_len = 7; expected 10 (current vaults), 9 (consolidated vaults) or 8 (early vaults)"),
         (err("ContractDeployed", &keys("ContractDeployed", &[]),
              &data(&[VAULT, "0x1", "0x0", "0x2", "0x9", "0x3", "0x4", "0x5", "0x1", "0x800000000000010ffffffffffffffff80000000000000000000000000000000"]), Layout::Direct),
          "ContractDeployed: data[9] (strike_level) = 3618502788666131213697322783095070105452966031871127468241404752419987914752 is out of range for i128"),

@@ -29,7 +29,8 @@ SELECT EXISTS (SELECT FROM evp.applied_blocks
 const CLEAR_STATE: &str = r#"
 TRUNCATE public."VaultStates", public."Liquidity_Providers", public."Option_Rounds", public."Queued_Liquidity",
          public."Option_Buyers", public."Bids", public."Vault_Historic", public."Liquidity_Providers_Historic",
-         evp.applied_blocks, evp.vault_progress, evp.lp_round_liquidity, evp.failed_events, evp.journal"#;
+         evp.applied_blocks, evp.vault_progress, evp.lp_round_liquidity, evp.failed_events, evp.journal,
+         evp.late_blocks"#;
 
 /// The applied blocks from `first` up, newest first; `Err(block)` names the newest block whose
 /// journal was pruned.

@@ -1,0 +1,212 @@
+//! The background worker: applies the blocks the triggers leave pending (async mode, or history
+//! that was there before `CREATE EXTENSION`), `evp.batch_size` blocks a transaction.
+//!
+//! Committing backends wake it through its latch, as pg_net does: the async trigger path
+//! registers a commit callback that sets the latch of the process number published here in
+//! shared memory. Polling every `evp.naptime` is only the fallback.
+
+mod status;
+
+use crate::apply::{catch_up, run, spi};
+use crate::guc::{self, Mode};
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::pg_sys;
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::prelude::*;
+use pgrx::{pg_shmem_init, register_xact_callback, PgAtomic, PgXactCallbackEvent};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Duration;
+
+pub use status::{WorkerState, STATUS};
+
+/// The worker's process number (index into ProcGlobal->allProcs), -1 while it is not running.
+static WORKER_PROCNO: PgAtomic<AtomicI32> = unsafe { PgAtomic::new(c"evp_worker_procno") };
+
+/// Set in the postmaster by `_PG_init` when the library is preloaded; forked backends inherit
+/// it. Without it there is no shared memory to touch.
+static PRELOADED: AtomicBool = AtomicBool::new(false);
+
+/// Registers shared memory and the worker; only possible while preloading.
+pub fn init() {
+    if !unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        return;
+    }
+    PRELOADED.store(true, Ordering::Relaxed);
+    pg_shmem_init!(WORKER_PROCNO = AtomicI32::new(-1));
+    pg_shmem_init!(STATUS = status::Status::new());
+    BackgroundWorkerBuilder::new("event_processor worker")
+        .set_type("event_processor worker")
+        .set_function("evp_worker_main")
+        .set_library("event_processor")
+        .enable_spi_access()
+        .set_restart_time(Some(Duration::from_secs(1)))
+        .load();
+}
+
+pub fn preloaded() -> bool {
+    PRELOADED.load(Ordering::Relaxed)
+}
+
+thread_local! {
+    /// Whether this transaction already asked for a wake-up at commit.
+    static WAKE_REGISTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Wakes the worker when the current transaction commits (once per transaction).
+pub fn wake_at_commit() {
+    if !preloaded() || WAKE_REGISTERED.with(|w| w.replace(true)) {
+        return;
+    }
+    register_xact_callback(PgXactCallbackEvent::Commit, || {
+        WAKE_REGISTERED.with(|w| w.set(false));
+        wake();
+    });
+    register_xact_callback(PgXactCallbackEvent::Abort, || {
+        WAKE_REGISTERED.with(|w| w.set(false))
+    });
+}
+
+fn wake() {
+    let procno = WORKER_PROCNO.get().load(Ordering::Acquire);
+    if procno >= 0 {
+        // SAFETY: procno indexes the fixed PGPROC array; setting another process's latch is
+        // what latches are for.
+        unsafe {
+            let proc_ = (*pg_sys::ProcGlobal).allProcs.add(procno as usize);
+            pg_sys::SetLatch(&raw mut (*proc_).procLatch);
+        }
+    }
+}
+
+const EXTENSION_INSTALLED: &str =
+    "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'event_processor')";
+const LOCK: &str = "SELECT pg_advisory_xact_lock(7763568)";
+
+/// What one batch did.
+enum Batch {
+    NoExtension,
+    Off,
+    Applied(i64),
+}
+
+#[pg_guard]
+#[no_mangle]
+pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let database = guc::DATABASE
+        .get()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "postgres".into());
+    BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    // SAFETY: MyProc is this process's PGPROC once connected.
+    let procno = unsafe { (*pg_sys::MyProc).pgprocno };
+    WORKER_PROCNO.get().store(procno, Ordering::Release);
+    status::started(unsafe { pg_sys::MyProcPid });
+    log!("event_processor worker started in database {database}");
+    // After an error, apply one block a transaction until the bad block is reached again, so
+    // that the blocks before it are not held back.
+    let mut single_step = false;
+    loop {
+        if BackgroundWorker::sighup_received() {
+            // SAFETY: the documented way for a background worker to reload its configuration.
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        }
+        if BackgroundWorker::sigterm_received() {
+            break;
+        }
+        let configured = guc::BATCH_SIZE.get();
+        let batch = if single_step {
+            1
+        } else {
+            i64::from(configured)
+        };
+        let busy = match in_transaction(|| run_batch(batch)) {
+            Ok(Batch::Applied(n)) => {
+                single_step = false;
+                let state = if n > 0 {
+                    WorkerState::Applying
+                } else {
+                    WorkerState::Idle
+                };
+                status::set(state, configured);
+                n >= batch
+            }
+            Ok(Batch::NoExtension) => {
+                status::set(WorkerState::WaitingForExtension, configured);
+                false
+            }
+            Ok(Batch::Off) => {
+                status::set(WorkerState::Off, configured);
+                false
+            }
+            Err(message) => {
+                single_step = true;
+                log!("event_processor worker: {message}");
+                status::failed(&message);
+                false
+            }
+        };
+        // A full batch means there may be more: go on at once. Otherwise sleep until a commit
+        // wakes us, or naptime passes.
+        let nap = if busy {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(guc::NAPTIME.get() as u64)
+        };
+        if !BackgroundWorker::wait_latch(Some(nap)) {
+            break;
+        }
+    }
+    WORKER_PROCNO.get().store(-1, Ordering::Release);
+    status::set(WorkerState::Stopped, guc::BATCH_SIZE.get());
+    log!("event_processor worker stopped");
+}
+
+fn run_batch(max_blocks: i64) -> Batch {
+    Spi::connect_mut(|client| {
+        let installed = spi(run(client, EXTENSION_INSTALLED, &[]))
+            .first()
+            .get_one::<bool>();
+        if !spi(installed).unwrap_or(false) {
+            return Batch::NoExtension;
+        }
+        if guc::MODE.get() == Mode::Off {
+            return Batch::Off;
+        }
+        spi(run(client, LOCK, &[]));
+        let (blocks, events) = catch_up(client, Some(max_blocks));
+        status::applied(blocks, events);
+        Batch::Applied(blocks)
+    })
+}
+
+/// Runs `body` in its own transaction; an error rolls the transaction back and is returned,
+/// so that a bad block does not kill the worker.
+fn in_transaction<R>(body: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, String> {
+    // SAFETY: the standard transaction bracket of a background worker's main loop.
+    unsafe {
+        pg_sys::SetCurrentStatementStartTimestamp();
+        pg_sys::StartTransactionCommand();
+        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+    }
+    let result = PgTryBuilder::new(|| Ok(body()))
+        .catch_others(|e| {
+            Err(match e {
+                CaughtError::PostgresError(r)
+                | CaughtError::ErrorReport(r)
+                | CaughtError::RustPanic { ereport: r, .. } => r.message().to_owned(),
+            })
+        })
+        .execute();
+    // SAFETY: ends the transaction started above, committing or rolling back.
+    unsafe {
+        if result.is_ok() {
+            pg_sys::PopActiveSnapshot();
+            pg_sys::CommitTransactionCommand();
+        } else {
+            pg_sys::AbortCurrentTransaction();
+        }
+    }
+    result
+}

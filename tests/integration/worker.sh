@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The background worker, on a cluster of its own with the library preloaded: it applies history
+# that was there before CREATE EXTENSION, applies async inserts without being called, ends in
+# exactly the state of a sync-mode run, survives kill -9 and an immediate shutdown mid-batch
+# with nothing lost or applied twice, reloads evp.batch_size on SIGHUP, reports a bad block in
+# evp_status() without dying, and wakes within milliseconds of a commit.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/common.sh"
+fixtures=$here/../fixtures
+status=0
+fail() { echo "FAIL worker: $*"; status=1; }
+
+EVP_PORT=54349 EVP_EXTRA_CONF="shared_preload_libraries = 'event_processor'
+evp.database = 'evp_worker'
+evp.mode = 'async'
+evp.naptime = 500" start_cluster
+createdb evp_worker && createdb evp_sync
+export PGDATABASE=evp_worker
+
+digest() { q -d "$1" -At -f "$here/state_digest.sql"; }
+# Waits until nothing is pending (at most 60 s).
+settled() {
+    for _ in $(seq 600); do
+        [ "$(q -At -c "SELECT pending_blocks = 0 AND coalesce(lag_blocks, 0) = 0 FROM evp_status" 2>/dev/null)" = t ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+compare() { # fixture, label
+    local out
+    out=$(q -v expected="$fixtures/$1/expected.json" -v history="$fixtures/$1/expected_history.json" -f "$here/compare_fixture.sql")
+    grep -q "mismatches: 0" <<<"$out" || { fail "$2: state differs from $1/expected.json"; echo "$out" | head -20; }
+}
+# A sync-mode run of the same chain in another database, for the digest comparison.
+sync_digest() { # fixture, [input tables file]
+    q -d evp_sync -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS event_processor" \
+        -c "DROP TABLE IF EXISTS events, starknet_blocks"
+    [ -n "${2:-}" ] && q -d evp_sync -f "$2"
+    q -d evp_sync -c "CREATE EXTENSION event_processor"
+    PGOPTIONS="-c evp.mode=sync" q -d evp_sync -f "$fixtures/$1/chain.sql" >/dev/null
+    digest evp_sync
+}
+fresh() { # [input tables file]: an empty database state, with the extension not yet created
+    q -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS event_processor" \
+        -c "DROP TABLE IF EXISTS events, starknet_blocks"
+    if [ -n "${1:-}" ]; then q -f "$1"; else q -f "$fixtures/input_tables_with_from_address.sql"; fi
+}
+
+# 1. History that was there before CREATE EXTENSION is applied by the worker, from the first block.
+fresh
+q -f "$fixtures/direct/chain.sql" >/dev/null
+q -c "CREATE EXTENSION event_processor"
+settled || fail "history was not applied within 60 s"
+compare direct "history before CREATE EXTENSION"
+expected=$(sync_digest direct "$fixtures/input_tables_with_from_address.sql")
+[ "$(digest evp_worker)" = "$expected" ] || fail "history: state differs from a sync-mode run"
+echo "ok worker: applied the direct chain's $(q -At -c 'SELECT count(*) FROM evp.applied_blocks') blocks of history after CREATE EXTENSION; equal to a sync run"
+
+# 2. Async inserts, reorgs included, are applied without calling anything.
+q -c "DROP EXTENSION event_processor" -c "DROP TABLE events, starknet_blocks" -c "CREATE EXTENSION event_processor"
+q -f "$fixtures/forwarded-reorgs/chain.sql" >/dev/null
+settled || fail "async inserts were not applied within 60 s"
+compare forwarded-reorgs "async inserts"
+q -d evp_sync -c "DROP EXTENSION event_processor" -c "DROP TABLE events, starknet_blocks"
+# (no input tables file: CREATE EXTENSION creates them, without from_address, as in evp_worker)
+[ "$(digest evp_worker)" = "$(sync_digest forwarded-reorgs)" ] || fail "async: state differs from a sync-mode run"
+echo "ok worker: async inserts of the forwarded-reorgs chain (with its reorgs) applied by the worker; equal to a sync run"
+
+# 3. Commit-to-applied latency while idle (naptime is 500 ms: a wake-up by latch is far faster).
+latencies=()
+for i in $(seq 1 20); do
+    b=$((700000 + i))
+    ms=$(q -At <<SQL
+INSERT INTO events VALUES (1000 + $i, $b, '0x$b', '0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a', 'Deposit',
+  '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xabc}', '{0x1,0x0,0x$i,0x0,0x$i,0x0}', '0x1');
+INSERT INTO starknet_blocks VALUES ($b, '0x$b', '0x0', 1700000000, 'MINED');
+SELECT clock_timestamp() AS t0 \gset
+DO \$\$ BEGIN
+    LOOP
+        EXIT WHEN EXISTS (SELECT FROM evp.applied_blocks WHERE block_number = $b);
+        PERFORM pg_sleep(0.0005);
+    END LOOP;
+END \$\$;
+SELECT round(extract(epoch FROM clock_timestamp() - :'t0') * 1000, 1);
+SQL
+)
+    latencies+=("$ms")
+done
+sorted=$(printf '%s\n' "${latencies[@]}" | sort -n)
+echo "ok worker: commit-to-applied latency over 20 blocks, idle worker, naptime 500 ms: median $(sed -n 10p <<<"$sorted") ms, max $(tail -1 <<<"$sorted") ms"
+
+# 4. SIGHUP reloads evp.batch_size without a restart.
+pid=$(q -At -c "SELECT worker_pid FROM evp_status")
+q -c "ALTER SYSTEM SET evp.batch_size = 7" -c "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 50); do [ "$(q -At -c 'SELECT worker_batch_size FROM evp_status')" = 7 ] && break; sleep 0.1; done
+[ "$(q -At -c 'SELECT worker_batch_size FROM evp_status')" = 7 ] || fail "evp.batch_size was not reloaded"
+[ "$(q -At -c 'SELECT worker_pid FROM evp_status')" = "$pid" ] || fail "the worker restarted on SIGHUP"
+echo "ok worker: SIGHUP: evp.batch_size 100 -> 7 in the running worker (pid $pid unchanged)"
+
+# 5. A bad block does not kill the worker: under evp.on_error = abort it stays pending and the
+# error shows in evp_status(); once the indexer removes it, the worker goes on.
+q <<'SQL' >/dev/null
+INSERT INTO events VALUES (2000, 800000, '0xbad', '0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a', 'Deposit',
+  '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xabc}', '{0x5g,0x0,0x5,0x0,0x5,0x0}', '0x1');
+INSERT INTO starknet_blocks VALUES (800000, '0xbad', '0x0', 1700000000, 'MINED');
+SQL
+for _ in $(seq 50); do [ "$(q -At -c 'SELECT worker_state FROM evp_status')" = error ] && break; sleep 0.1; done
+err=$(q -At -c "SELECT worker_state || ' | ' || pending_blocks || ' | ' || last_error FROM evp_status")
+grep -q '^error | 1 | event_processor: block 800000, vault 0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a, event nonce 2000 (Deposit): Deposit: data\[0\] (amount.low): "0x5g" has a non-hex character' <<<"$err" \
+    || fail "the bad block's error is not in evp_status(): $err"
+[ "$(q -At -c 'SELECT worker_pid FROM evp_status')" = "$pid" ] || fail "the worker restarted after a bad block"
+q -c "DELETE FROM starknet_blocks WHERE block_number = 800000" -c "DELETE FROM events WHERE block_number = 800000"
+settled || fail "the worker did not recover after the bad block was removed"
+echo "ok worker: a bad block: evp_status() shows '$(cut -c1-60 <<<"$err")…'; the worker (pid $pid) goes on once it is removed"
+
+# 6. Crashes mid-batch: kill -9 of the worker, then an immediate shutdown of the whole cluster.
+# Nothing may be lost or applied twice: the state must equal a sync run's, bookkeeping included.
+q -c "ALTER SYSTEM SET evp.batch_size = 10" -c "SELECT pg_reload_conf()" >/dev/null
+expected=$(sync_digest direct "$fixtures/input_tables_with_from_address.sql")
+crash() { # how
+    fresh
+    q -f "$fixtures/direct/chain.sql" >/dev/null
+    q -c "CREATE EXTENSION event_processor"
+    # Wait until the worker is under way, then crash it.
+    for _ in $(seq 500); do
+        [ "$(q -At -c 'SELECT count(*) >= 30 FROM evp.applied_blocks')" = t ] && break
+        sleep 0.01
+    done
+    local applied
+    applied=$(q -At -c "SELECT count(*) FROM evp.applied_blocks")
+    if [ "$1" = kill ]; then
+        kill -9 "$(q -At -c 'SELECT worker_pid FROM evp_status')"
+    else
+        sudo -u postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null
+        sudo -u postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null
+    fi
+    for _ in $(seq 100); do q -c "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
+    settled || fail "$1: the worker did not finish after the crash"
+    compare direct "after $1"
+    [ "$(digest evp_worker)" = "$expected" ] || fail "$1: state differs from a sync run"
+    echo "ok worker: $1 with $applied of 168 blocks applied: resumed, state equal to a sync run (nothing lost or applied twice)"
+}
+crash kill
+crash immediate-shutdown
+
+sudo -u postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null
+grep -q "event_processor worker stopped" "$CLUSTER_DIR/server.log" || fail "the worker did not stop cleanly on SIGTERM"
+echo "ok worker: stopped cleanly on SIGTERM (fast shutdown)"
+exit $status
