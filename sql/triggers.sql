@@ -46,6 +46,14 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- The legacy indexer's queue of block and vault notices (see src/apply/driver.rs).
+CREATE FUNCTION evp.on_driver_events_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM evp.driver_events_inserted();
+    RETURN NULL;
+END $$;
+
 -- The triggers hang on the indexer's tables; DEPENDS ON EXTENSION drops them with the
 -- extension. Under pg_restore the input tables come later, with their triggers, from the dump.
 DO $$
@@ -66,5 +74,10 @@ BEGIN
             REFERENCING NEW TABLE AS new_events
             FOR EACH STATEMENT EXECUTE FUNCTION evp.on_events_insert();
         ALTER TRIGGER evp_late_events ON public.events DEPENDS ON EXTENSION event_processor;
+    END IF;
+    IF to_regclass('public.driver_events') IS NOT NULL THEN
+        CREATE TRIGGER evp_driver_events AFTER INSERT ON public.driver_events
+            FOR EACH STATEMENT EXECUTE FUNCTION evp.on_driver_events_insert();
+        ALTER TRIGGER evp_driver_events ON public.driver_events DEPENDS ON EXTENSION event_processor;
     END IF;
 END $$;

@@ -24,7 +24,7 @@ pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 #[pg_schema]
 mod evp {
     use super::serialized;
-    use crate::apply::{apply_block, apply_late_events, record_late_blocks};
+    use crate::apply::{apply_block, apply_late_events, process_driver_events, record_late_blocks};
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
     use crate::worker::wake_at_commit;
@@ -63,6 +63,19 @@ mod evp {
                 record_late_blocks(client, blocks);
                 wake_at_commit();
             }),
+        }
+    }
+
+    /// Called by the `driver_events` insert trigger (legacy indexer): handled now in sync mode,
+    /// by the worker otherwise.
+    #[pg_extern]
+    fn driver_events_inserted() {
+        match MODE.get() {
+            Mode::Sync => serialized(|client| {
+                process_driver_events(client);
+            }),
+            Mode::Async => wake_at_commit(),
+            Mode::Off => {}
         }
     }
 

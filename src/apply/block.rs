@@ -118,9 +118,16 @@ pub fn record_late_blocks(client: &mut SpiClient<'_>, blocks: Vec<String>) {
     }
 }
 
-/// Applies late events recorded in async mode, then pending blocks in order, at most
-/// `max_blocks`; returns how many blocks and events were applied.
+/// Handles the legacy `driver_events` queue, then applies late events recorded in async mode
+/// and pending blocks in order, at most `max_blocks`; returns how many blocks and events were
+/// applied.
 pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
+    super::driver::process_driver_events(client);
+    apply_pending(client, max_blocks)
+}
+
+/// Late events recorded in async mode, then pending blocks in order, at most `max_blocks`.
+pub fn apply_pending(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
     let late: Vec<String> = spi(run(client, TAKE_LATE, &[]))
         .filter_map(|r| spi(r.get(1)))
         .collect();
