@@ -24,6 +24,7 @@ FROM postgres:15-bookworm
 # Only the built library, control file and SQL scripts (install and upgrade scripts).
 COPY --from=build /out/usr/lib/postgresql/15/lib/event_processor.so /usr/lib/postgresql/15/lib/
 COPY --from=build /out/usr/share/postgresql/15/extension/event_processor* /usr/share/postgresql/15/extension/
-RUN echo "shared_preload_libraries = 'event_processor'" > /usr/share/postgresql/event_processor.conf \
+# The worker serves the image's default database; set evp.database to the indexer's database.
+RUN printf "shared_preload_libraries = 'event_processor'\nevp.database = 'postgres'\n" > /usr/share/postgresql/event_processor.conf \
  && echo "include_if_exists = '/usr/share/postgresql/event_processor.conf'" >> /usr/share/postgresql/postgresql.conf.sample
 RUN printf 'CREATE EXTENSION IF NOT EXISTS event_processor;\n' > /docker-entrypoint-initdb.d/10-event_processor.sql
