@@ -24,7 +24,10 @@ pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 #[pg_schema]
 mod evp {
     use super::serialized;
-    use crate::apply::{apply_block, apply_late_events, process_driver_events, record_late_blocks};
+    use crate::apply::{
+        apply_block, apply_late_events, apply_pending, process_driver_events, record_late_blocks,
+        BlockOutcome,
+    };
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
     use crate::worker::wake_at_commit;
@@ -35,8 +38,14 @@ mod evp {
     #[pg_extern]
     fn block_inserted(block_number: AnyNumeric) {
         match MODE.get() {
+            // Applying a block may unblock later ones inserted before it (a batch inserted newest
+            // first, say): they follow at once, in order.
             Mode::Sync => serialized(|client| {
-                apply_block(client, &block_number.to_string());
+                if let BlockOutcome::Applied(_) =
+                    apply_block(client, &block_number.to_string(), true)
+                {
+                    apply_pending(client, None);
+                }
             }),
             // The block row itself records that work is pending; the worker is woken at commit.
             Mode::Async => wake_at_commit(),

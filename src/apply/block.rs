@@ -9,15 +9,21 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use std::panic::AssertUnwindSafe;
 
-/// The block row and where it stands: already applied, the applied tip, and whether an
-/// unapplied block row lies between the tip and it. A REVERTED row there counts too: the
-/// blocks above it belong to the reverted fork until the indexer replaces them.
+/// The block row and where it stands: already applied, the applied tip, and whether it must
+/// wait: an unapplied block row lies between the tip and it (a REVERTED row there counts too:
+/// the blocks above it belong to the reverted fork until the indexer replaces them), or, when
+/// $2 (strict) is set, it does not follow the tip, neither as number tip + 1 nor by parent hash
+/// (its predecessor has not arrived yet).
 const BLOCK_STATE: &str = r#"
 SELECT b.block_hash, b.timestamp::text, b.status,
        EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = b.block_number) AS applied,
        t.tip::text,
        EXISTS (SELECT FROM public.starknet_blocks p
-                WHERE p.block_number < b.block_number AND p.block_number > coalesce(t.tip, -1)) AS predecessor_pending
+                WHERE p.block_number < b.block_number AND p.block_number > coalesce(t.tip, -1))
+       OR ($2::boolean AND t.tip IS NOT NULL AND b.block_number > t.tip + 1
+           AND evp.normalize_felt(b.parent_hash) IS DISTINCT FROM
+               (SELECT evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a WHERE a.block_number = t.tip))
+       AS predecessor_pending
   FROM public.starknet_blocks b, (SELECT max(block_number) AS tip FROM evp.applied_blocks) t
  WHERE b.block_number = $1::numeric"#;
 
@@ -83,9 +89,10 @@ pub enum BlockOutcome {
 }
 
 /// Applies block `number` if it is next in line. Called by the `starknet_blocks` trigger in
-/// sync mode and by `evp_catchup()`.
-pub fn apply_block(client: &mut SpiClient<'_>, number: &str) -> BlockOutcome {
-    let Some((block, status, applied, tip, predecessor_pending)) = block_state(client, number)
+/// sync mode (`strict`: the block must follow the tip) and by catch-up (blocks in number order).
+pub fn apply_block(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockOutcome {
+    let Some((block, status, applied, tip, predecessor_pending)) =
+        block_state(client, number, strict)
     else {
         return BlockOutcome::Skipped;
     };
@@ -106,7 +113,7 @@ pub fn apply_block(client: &mut SpiClient<'_>, number: &str) -> BlockOutcome {
 
 /// Applies events that arrived after their block was applied (they belong to that block).
 pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) {
-    if let Some((block, _, true, _, _)) = block_state(client, number) {
+    if let Some((block, _, true, _, _)) = block_state(client, number, false) {
         apply_events(client, &block);
     }
 }
@@ -142,7 +149,7 @@ pub fn apply_pending(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i6
         if max_blocks.is_some_and(|m| blocks >= m) {
             break;
         }
-        match apply_block(client, &number) {
+        match apply_block(client, &number, false) {
             BlockOutcome::Applied(n) => {
                 blocks += 1;
                 events += n;
@@ -158,8 +165,13 @@ pub fn apply_pending(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i6
 fn block_state(
     client: &mut SpiClient<'_>,
     number: &str,
+    strict: bool,
 ) -> Option<(BlockCtx, String, bool, Option<String>, bool)> {
-    let table = spi(run(client, BLOCK_STATE, &[number.into()]));
+    let table = spi(run(
+        client,
+        BLOCK_STATE,
+        &[number.into(), strict.to_string().into()],
+    ));
     let row = table.into_iter().next()?;
     let hash: String = spi(row.get(1))?;
     let timestamp: String = spi(row.get(2))?;

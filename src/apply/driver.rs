@@ -61,7 +61,9 @@ pub fn process_driver_events(client: &mut SpiClient<'_>) -> bool {
         let handled = match kind.as_deref() {
             Some("StartBlock" | "NewBlock") => match lookup(client, BLOCK_BY_HASH, hash.as_deref())
             {
-                Some(number) => !matches!(apply_block(client, &number), BlockOutcome::Pending),
+                Some(number) => {
+                    !matches!(apply_block(client, &number, false), BlockOutcome::Pending)
+                }
                 None => lookup(client, APPLIED_BY_HASH, hash.as_deref()).is_some(),
             },
             Some("RevertBlock") => {

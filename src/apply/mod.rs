@@ -10,6 +10,8 @@ mod event;
 mod plans;
 mod statements;
 
-pub use block::{apply_block, apply_late_events, catch_up, record_late_blocks, spi};
+pub use block::{
+    apply_block, apply_late_events, apply_pending, catch_up, record_late_blocks, spi, BlockOutcome,
+};
 pub use driver::process_driver_events;
 pub use plans::run;

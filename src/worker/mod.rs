@@ -99,8 +99,11 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_else(|| "postgres".into());
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
-    // SAFETY: MyProc is this process's PGPROC once connected.
+    // SAFETY: this process's own number in the PGPROC array, valid once connected.
+    #[cfg(any(feature = "pg15", feature = "pg16"))]
     let procno = unsafe { (*pg_sys::MyProc).pgprocno };
+    #[cfg(feature = "pg17")]
+    let procno = unsafe { pg_sys::MyProcNumber };
     WORKER_PROCNO.get().store(procno, Ordering::Release);
     status::started(unsafe { pg_sys::MyProcPid });
     log!("event_processor worker started in database {database}");

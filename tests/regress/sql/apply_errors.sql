@@ -79,6 +79,17 @@ SELECT t.liquidity(4, 'Deposit', '0xf', 2, 6, 13);
 SELECT unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE address = '0xf';
 SELECT events_applied FROM evp.applied_blocks WHERE block_number = 4;
 
+-- Blocks inserted newest first in one transaction: block 6 waits for block 5, whose insert
+-- applies both, in order.
+BEGIN;
+SELECT t.liquidity(5, 'Deposit', '0xf', 1, 7, 14), t.liquidity(6, 'Deposit', '0xf', 1, 8, 15);
+INSERT INTO starknet_blocks VALUES (6, t.felt(6 * 7919), t.felt(5 * 7919), 1700000072, 'MINED');
+SELECT count(*) AS applied_after_block_6 FROM evp.applied_blocks WHERE block_number >= 5;
+INSERT INTO starknet_blocks VALUES (5, t.felt(5 * 7919), t.felt(4 * 7919), 1700000060, 'MINED');
+SELECT count(*) AS applied_after_block_5 FROM evp.applied_blocks WHERE block_number >= 5;
+COMMIT;
+SELECT unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE address = '0xf';
+
 -- A new block below the applied tip is refused: the chain must be reverted first.
 SELECT t.block(0);
 
