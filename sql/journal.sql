@@ -100,3 +100,18 @@ BEGIN
     END LOOP;
     DELETE FROM evp.journal WHERE block_number = blk;
 END $$;
+
+-- One md5 over every table the apply path writes and the journal: two databases (or one
+-- before and after a revert) hold the same state exactly when their digests are equal.
+CREATE FUNCTION evp.state_digest() RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    rows_sql text;
+    digest text;
+BEGIN
+    SELECT string_agg(format('SELECT %L || x::text AS r FROM %s x', tbl, tbl), ' UNION ALL ')
+      INTO rows_sql
+      FROM (SELECT tbl FROM evp.journaled_tables UNION ALL SELECT 'evp.journal') t;
+    EXECUTE format($q$SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM (%s) u$q$, rows_sql) INTO digest;
+    RETURN digest;
+END $$;

@@ -65,30 +65,7 @@ fn text(sql: &str) -> Option<String> {
 
 /// Everything the extension writes, as one digest.
 fn state_digest() -> String {
-    let tables = [
-        r#"public."VaultStates""#,
-        r#"public."Liquidity_Providers""#,
-        r#"public."Option_Rounds""#,
-        r#"public."Queued_Liquidity""#,
-        r#"public."Option_Buyers""#,
-        r#"public."Bids""#,
-        r#"public."Vault_Historic""#,
-        r#"public."Liquidity_Providers_Historic""#,
-        "evp.applied_blocks",
-        "evp.vault_progress",
-        "evp.lp_round_liquidity",
-        "evp.failed_events",
-        "evp.journal",
-    ];
-    let parts: Vec<String> = tables
-        .iter()
-        .map(|t| format!("SELECT '{t}' || x::text AS r FROM {t} x"))
-        .collect();
-    text(&format!(
-        "SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM ({}) u",
-        parts.join(" UNION ALL ")
-    ))
-    .unwrap_or_default()
+    text("SELECT evp.state_digest()").unwrap_or_default()
 }
 
 struct Chain {

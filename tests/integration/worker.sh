@@ -18,7 +18,7 @@ evp.naptime = 500" start_cluster
 createdb evp_worker && createdb evp_sync
 export PGDATABASE=evp_worker
 
-digest() { q -d "$1" -At -f "$here/state_digest.sql"; }
+digest() { q -d "$1" -At -c "SELECT evp.state_digest()"; }
 # Waits until nothing is pending (at most 60 s).
 settled() {
     for _ in $(seq 600); do

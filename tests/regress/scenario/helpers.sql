@@ -120,15 +120,7 @@ SELECT v.unlocked_balance + v.locked_balance + v.stashed_balance, l.total,
        LATERAL (SELECT sum(unlocked_balance + locked_balance + stashed_balance) AS total
                   FROM "Liquidity_Providers" WHERE vault_address = v.address) l $$;
 -- A digest of everything the extension writes: state, history, bookkeeping and journal.
-CREATE FUNCTION t.digest() RETURNS text LANGUAGE sql AS $$
-SELECT md5(string_agg(r, '|' ORDER BY r)) FROM (
-    SELECT 'v' || x::text AS r FROM "VaultStates" x UNION ALL SELECT 'l' || x::text FROM "Liquidity_Providers" x
-    UNION ALL SELECT 'o' || x::text FROM "Option_Rounds" x UNION ALL SELECT 'q' || x::text FROM "Queued_Liquidity" x
-    UNION ALL SELECT 'b' || x::text FROM "Option_Buyers" x UNION ALL SELECT 'i' || x::text FROM "Bids" x
-    UNION ALL SELECT 'h' || x::text FROM "Vault_Historic" x UNION ALL SELECT 'k' || x::text FROM "Liquidity_Providers_Historic" x
-    UNION ALL SELECT 'a' || x::text FROM evp.applied_blocks x UNION ALL SELECT 'p' || x::text FROM evp.vault_progress x
-    UNION ALL SELECT 's' || x::text FROM evp.lp_round_liquidity x UNION ALL SELECT 'f' || x::text FROM evp.failed_events x
-    UNION ALL SELECT 'j' || x::text FROM evp.journal x) u $$;
+CREATE FUNCTION t.digest() RETURNS text LANGUAGE sql AS $$ SELECT evp.state_digest() $$;
 CREATE TABLE t.digests (block int PRIMARY KEY, digest text NOT NULL);
 -- Records the digest as the state after block n.
 CREATE FUNCTION t.snapshot(n int) RETURNS void LANGUAGE sql AS
