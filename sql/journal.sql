@@ -32,44 +32,46 @@ INSERT INTO evp.journaled_tables VALUES
     ('evp.lp_round_liquidity', '{round_address,lp_address}'),
     ('evp.failed_events', '{vault_address,event_nonce,block_hash}');
 
-CREATE FUNCTION evp.row_key(r jsonb, keys text[]) RETURNS jsonb
-IMMUTABLE PARALLEL SAFE LANGUAGE sql AS
-$$ SELECT jsonb_agg(r -> k ORDER BY i) FROM unnest(keys) WITH ORDINALITY AS u(k, i) $$;
-
--- Statement-level: one INSERT … SELECT over the transition table, however many rows changed.
--- ON CONFLICT DO NOTHING keeps the first image of a row within the block; an inserted row's
--- image is NULL. (As in the PostgreSQL manual's audit example, each branch names the transition
--- table its trigger has.)
-CREATE FUNCTION evp.journal_changes() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    blk text := current_setting('evp.applying_block', true);
-BEGIN
-    IF coalesce(blk, '') = '' THEN
-        RETURN NULL;
-    ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO evp.journal (block_number, tbl, key, old)
-        SELECT blk::numeric, TG_ARGV[0], evp.row_key(to_jsonb(n), TG_ARGV[1]::text[]), NULL FROM new_rows n
-        ON CONFLICT DO NOTHING;
-    ELSE
-        INSERT INTO evp.journal (block_number, tbl, key, old)
-        SELECT blk::numeric, TG_ARGV[0], evp.row_key(to_jsonb(o), TG_ARGV[1]::text[]), to_jsonb(o) FROM old_rows o
-        ON CONFLICT DO NOTHING;
-    END IF;
-    RETURN NULL;
-END $$;
-
-DO $$
+-- One trigger function a table, generated here with its key columns written out, so that each
+-- is plain static SQL with a cached plan: one INSERT … SELECT over the transition table per
+-- statement, however many rows it changed. ON CONFLICT DO NOTHING keeps the first image of a
+-- row within the block; an inserted row's image is NULL. (As in the PostgreSQL manual's audit
+-- example, each branch names the transition table its trigger has.)
+DO $do$
 DECLARE
     t record;
+    fn text;
+    key_new text;
+    key_old text;
 BEGIN
-    FOR t IN SELECT * FROM evp.journaled_tables LOOP
+    FOR t IN SELECT j.tbl, j.keys, c.relname FROM evp.journaled_tables j JOIN pg_class c ON c.oid = j.tbl::regclass LOOP
+        fn := format('evp.%I', 'journal_' || t.relname);
+        SELECT format('jsonb_build_array(%s)', string_agg('n.' || quote_ident(k), ', ' ORDER BY i)),
+               format('jsonb_build_array(%s)', string_agg('o.' || quote_ident(k), ', ' ORDER BY i))
+          INTO key_new, key_old
+          FROM unnest(t.keys) WITH ORDINALITY AS u(k, i);
+        EXECUTE format($f$
+            CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $body$
+            DECLARE
+                blk text := current_setting('evp.applying_block', true);
+            BEGIN
+                IF coalesce(blk, '') = '' THEN
+                    RETURN NULL;
+                ELSIF TG_OP = 'INSERT' THEN
+                    INSERT INTO evp.journal (block_number, tbl, key, old)
+                    SELECT blk::numeric, %L, %s, NULL FROM new_rows n ON CONFLICT DO NOTHING;
+                ELSE
+                    INSERT INTO evp.journal (block_number, tbl, key, old)
+                    SELECT blk::numeric, %L, %s, to_jsonb(o) FROM old_rows o ON CONFLICT DO NOTHING;
+                END IF;
+                RETURN NULL;
+            END $body$ $f$, fn, t.tbl, key_new, t.tbl, key_old);
         EXECUTE format('CREATE TRIGGER evp_journal_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.journal_changes(%L, %L)', t.tbl, t.tbl, t.keys);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION %s()', t.tbl, fn);
         EXECUTE format('CREATE TRIGGER evp_journal_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.journal_changes(%L, %L)', t.tbl, t.tbl, t.keys);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION %s()', t.tbl, fn);
     END LOOP;
-END $$;
+END $do$;
 
 -- Undoes one block: its inserted rows are deleted, its changed rows restored (as UPDATEs, so
 -- readers get "update" notifications for restored rows and "delete" for removed ones).

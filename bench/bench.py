@@ -1,0 +1,224 @@
+"""Benchmarks: what applying Pitch Lake events inside the database costs, and what it saves.
+
+Run by scripts/bench.sh, which builds a release library, starts a throwaway cluster with it
+preloaded and calls this with the chain's size. Prints a table and writes BENCHMARKS.md.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+import psycopg
+
+import chain as gen
+from external import External
+
+EVENT_SQL = ("INSERT INTO events (event_nonce, block_number, block_hash, vault_address, event_name, event_keys, "
+             "event_data, transaction_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, '0x1')")
+BLOCK_SQL = "INSERT INTO starknet_blocks VALUES (%s, %s, %s, %s, 'MINED')"
+
+
+def connect(db, **kw):
+    return psycopg.connect(dbname=db, autocommit=True, **kw)
+
+
+def fresh_db(admin, db, extension=True):
+    admin.execute(f"DROP DATABASE IF EXISTS {db}")
+    admin.execute(f"CREATE DATABASE {db}")
+    with connect(db) as c:
+        if extension:
+            c.execute("CREATE EXTENSION event_processor")
+        else:
+            c.execute(open(os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures",
+                                        "input_tables_with_from_address.sql")).read())
+
+
+def insert_block(conn, block):
+    """One block the way the indexer writes it: its events, then its row, in one transaction."""
+    number, h, parent, ts, events = block
+    with conn.transaction():
+        with conn.cursor() as cur:
+            if events:
+                cur.executemany(EVENT_SQL, [(e.nonce, number, h, e.vault, e.name, e.keys, e.data) for e in events])
+            cur.execute(BLOCK_SQL, (number, h, parent, ts))
+
+
+def insert_chain(db, blocks, mode):
+    latencies = []
+    with connect(db, options=f"-c evp.mode={mode}") as c:
+        start = time.perf_counter()
+        for b in blocks:
+            t0 = time.perf_counter()
+            insert_block(c, b)
+            latencies.append(time.perf_counter() - t0)
+        return time.perf_counter() - start, latencies
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def wait_applied(db, timeout=600):
+    with connect(db) as c:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            row = c.execute("SELECT pending_blocks, worker_state FROM evp_status").fetchone()
+            if row[0] == 0:
+                return
+            time.sleep(0.005)
+    raise RuntimeError(f"{db}: blocks still pending after {timeout} s")
+
+
+def digest(db):
+    with connect(db) as c:
+        return c.execute('SELECT md5(string_agg(v::text, \'|\' ORDER BY v::text)) FROM (SELECT address, unlocked_balance, '
+                         'locked_balance, stashed_balance FROM "Liquidity_Providers" UNION ALL SELECT address, unlocked_balance, '
+                         'locked_balance, stashed_balance FROM "VaultStates") v').fetchone()[0]
+
+
+def scale(admin, lps):
+    """One vault with `lps` LPs: the cost of the LP-wide transitions, each in a block of its own."""
+    fresh_db(admin, "bench_scale")
+    v = gen.Vault(0, lps, gen.random.Random(lps))
+    blocks, n = [], 1
+    def add(events):
+        nonlocal n
+        blocks.append((n, hex(n * 7919), hex((n - 1) * 7919), 1700000000 + n, events))
+        n += 1
+    add([gen.round_deployed(v, 1)])
+    total = 0
+    deposits = []
+    for lp in v.lps:
+        total += 10**18
+        deposits.append(v.event("Deposit", [lp], gen.u256(10**18) + gen.u256(10**18) + gen.u256(total)))
+    for i in range(0, len(deposits), 1000):
+        add(deposits[i:i + 1000])
+    add([gen.forwarded(v, 1, "AuctionStarted", [], gen.u256(total) + gen.u256(1000))])
+    add([gen.forwarded(v, 1, "BidPlaced", ["0xb1"], ["0x1"] + gen.u256(1000) + gen.u256(10**9) + ["0x1"])])
+    add([gen.forwarded(v, 1, "AuctionEnded", [], gen.u256(1000) + gen.u256(10**9) + gen.u256(0) + ["0x0"])])
+    add([gen.forwarded(v, 1, "OptionRoundSettled", [], gen.u256(1) + gen.u256(10**6))])
+    timings = {}
+    with connect("bench_scale", options="-c evp.mode=sync " + os.environ.get("EVP_BENCH_OPTS", "")) as c:
+        pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
+        for b in blocks:
+            t0 = time.perf_counter()
+            insert_block(c, b)
+            elapsed = time.perf_counter() - t0
+            name = b[4][0].name if len(b[4]) == 1 else "deposits"
+            timings[name] = elapsed
+        with open(f"/proc/{pid}/status") as s:
+            peak = next(l.split(":")[1].strip() for l in s if l.startswith("VmHWM"))
+    return timings, peak
+
+
+def machine():
+    cpu = next((l.split(":")[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    mem = next(l.split(":")[1].strip() for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    pg = subprocess.run(["psql", "-XAtc", "SHOW server_version"], capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} × {cpu}, {mem} RAM, PostgreSQL {pg}, {platform.system()} {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vaults", type=int, default=4)
+    ap.add_argument("--lps", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--bidders", type=int, default=10)
+    ap.add_argument("--bids", type=int, default=3, help="bids per bidder per round")
+    ap.add_argument("--revert", type=int, default=50, help="blocks to revert")
+    ap.add_argument("--scale", default="1000,10000,100000", help="LP counts for the scale runs")
+    ap.add_argument("--out", default="BENCHMARKS.md")
+    ap.add_argument("--command", default="scripts/bench.sh")
+    a = ap.parse_args()
+
+    blocks = gen.chain(a.vaults, a.lps, a.rounds, a.bidders, a.bids)
+    n_events = sum(len(b[4]) for b in blocks)
+    print(f"chain: {a.vaults} vaults x {a.lps} LPs x {a.rounds} rounds, {a.bidders} bidders x {a.bids} bids: "
+          f"{len(blocks)} blocks, {n_events} events")
+    admin = connect("postgres")
+    rows = []
+
+    fresh_db(admin, "bench_floor")
+    floor, _ = insert_chain("bench_floor", blocks, "off")
+    rows.append(("floor: insert with evp.mode = off", f"{floor:.2f} s", "1.00× floor", f"{n_events / floor:,.0f} events/s"))
+
+    fresh_db(admin, "bench_sync")
+    sync, lat = insert_chain("bench_sync", blocks, "sync")
+    rows.append(("sync: insert, applied in the same transaction", f"{sync:.2f} s", f"{sync / floor:.2f}× floor",
+                 f"per block p50 {pct(lat, 50) * 1000:.2f} ms, p99 {pct(lat, 99) * 1000:.2f} ms"))
+
+    # The worker serves bench_worker (evp.database): history loaded before CREATE EXTENSION.
+    fresh_db(admin, "bench_worker", extension=False)
+    insert_chain("bench_worker", blocks, "off")
+    with connect("bench_worker") as c:
+        c.execute("CREATE EXTENSION event_processor")
+        t0 = time.perf_counter()
+    wait_applied("bench_worker")
+    worker = time.perf_counter() - t0
+    rows.append(("worker: catch-up of the preloaded chain", f"{worker:.2f} s", "",
+                 f"{n_events / worker:,.0f} events/s"))
+    assert digest("bench_worker") == digest("bench_sync"), "worker and sync states differ"
+
+    k = min(a.revert, len(blocks) // 2)
+    tail = blocks[-k:]
+    with connect("bench_sync", options="-c evp.mode=sync") as c:
+        t0 = time.perf_counter()
+        for b in reversed(tail):
+            with c.transaction():
+                c.execute("DELETE FROM starknet_blocks WHERE block_number = %s", (b[0],))
+        revert = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for b in tail:
+            with c.transaction():
+                c.execute(BLOCK_SQL, (b[0], b[1], b[2], b[3]))
+        reapply = time.perf_counter() - t0
+    rows.append((f"revert: last {k} blocks, one transaction each", f"{revert:.2f} s", f"{revert / reapply:.2f}× apply",
+                 f"apply of the same {k} blocks: {reapply:.2f} s"))
+    assert digest("bench_sync") == digest("bench_worker"), "revert and re-apply changed the state"
+
+    fresh_db(admin, "bench_ext")
+    ext_insert, _ = insert_chain("bench_ext", blocks, "off")
+    with psycopg.connect(dbname="bench_ext", host="127.0.0.1", autocommit=True) as c:
+        ext = External(c)
+        t0 = time.perf_counter()
+        for b in blocks:
+            ext.block(b[0], b[3])
+        ext_apply = time.perf_counter() - t0
+    ext_total = ext_insert + ext_apply
+    rows.append(("external: client over TCP, one statement per change", f"{ext_total:.2f} s",
+                 f"{ext_total / sync:.2f}× sync",
+                 f"insert {ext_insert:.2f} s + apply {ext_apply:.2f} s, {ext.statements:,} statements"))
+    assert digest("bench_ext") == digest("bench_sync"), "external baseline and sync states differ"
+
+    scale_rows, peak = [], ""
+    for lps in [int(x) for x in a.scale.split(",") if x]:
+        t, peak = scale(admin, lps)
+        for name in ("AuctionStarted", "AuctionEnded", "OptionRoundSettled"):
+            scale_rows.append((f"scale: {name}, {lps:,} LPs", f"{t[name] * 1000:.1f} ms",
+                               f"{t[name] / lps * 1e6:.2f} µs per LP", ""))
+    rows += scale_rows
+
+    width = max(len(r[0]) for r in rows)
+    for r in rows:
+        print(f"{r[0]:<{width}}  {r[1]:>10}  {r[2]:>18}  {r[3]}")
+    print(f"peak backend memory (VmHWM) of the largest scale run: {peak}")
+    with open(a.out, "w") as out:
+        out.write("# Benchmarks\n\n")
+        out.write(f"Produced by `{a.command}` on {time.strftime('%Y-%m-%d')}; machine: {machine()}.\n")
+        out.write("Release build of the extension; each figure is one run.\n\n")
+        out.write(f"Chain: {a.vaults} vaults × {a.lps} LPs × {a.rounds} rounds, {a.bidders} bidders × {a.bids} bids a "
+                  f"round: {len(blocks)} blocks, {n_events} events, inserted one transaction per block (events, "
+                  f"then the block row) as the indexer does.\n\n")
+        out.write("| measurement | time | ratio | detail |\n|---|---|---|---|\n")
+        for r in rows:
+            out.write(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} |\n")
+        out.write(f"\nPeak memory (VmHWM) of the backend after the largest scale run: {peak}.\n")
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()

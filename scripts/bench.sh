@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The benchmarks (not part of the test suite): builds the extension in release mode, starts a
+# throwaway cluster with it preloaded, and runs bench/bench.py, which prints the figures and
+# writes BENCHMARKS.md. Arguments go to bench.py (--vaults, --lps, --rounds, --bidders,
+# --bids, --revert, --scale).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/common.sh
+
+ensure_prerequisites
+for p in python3 python3-venv; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
+done
+VENV=target/bench-venv
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -c "import psycopg" 2>/dev/null || "$VENV/bin/pip" install -q "psycopg[binary]==3.*"
+
+install_extension --release >/dev/null
+EVP_PORT=${EVP_PORT:-54359} EVP_EXTRA_CONF="shared_preload_libraries = 'event_processor'
+listen_addresses = '127.0.0.1'
+evp.database = 'bench_worker'
+evp.mode = 'async'
+evp.naptime = 100
+evp.batch_size = 100
+shared_buffers = '1GB'
+synchronous_commit = on" start_cluster
+"$VENV/bin/python" bench/bench.py --command "scripts/bench.sh $*" "$@"
