@@ -63,13 +63,15 @@ def pct(values, p):
 
 
 def wait_applied(db, timeout=600):
+    # A cheap probe: evp_status() counts the journal, too heavy to poll every few milliseconds.
+    probe = ("SELECT NOT EXISTS (SELECT FROM starknet_blocks WHERE status <> 'REVERTED' AND block_number > "
+             "coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1))")
     with connect(db) as c:
         deadline = time.time() + timeout
         while time.time() < deadline:
-            row = c.execute("SELECT pending_blocks, worker_state FROM evp_status").fetchone()
-            if row[0] == 0:
+            if c.execute(probe).fetchone()[0]:
                 return
-            time.sleep(0.005)
+            time.sleep(0.01)
     raise RuntimeError(f"{db}: blocks still pending after {timeout} s")
 
 
@@ -204,7 +206,7 @@ def main():
 
     width = max(len(r[0]) for r in rows)
     for r in rows:
-        print(f"{r[0]:<{width}}  {r[1]:>10}  {r[2]:>18}  {r[3]}")
+        print(f"{r[0]:<{width}}  {r[1]:>10}  {r[2]:>18}  {r[3]}", flush=True)
     print(f"peak backend memory (VmHWM) of the largest scale run: {peak}")
     with open(a.out, "w") as out:
         out.write("# Benchmarks\n\n")
