@@ -32,6 +32,7 @@ mod evp {
     use crate::journal::block_reverted as revert_block_row;
     use crate::worker::wake_at_commit;
     use pgrx::prelude::*;
+    use pgrx::spi::Spi;
 
     /// Called by the `starknet_blocks` insert trigger: in sync mode, applies the block now if
     /// every earlier block is applied; otherwise it stays pending.
@@ -68,7 +69,8 @@ mod evp {
                 }
             }),
             // Recorded in evp.late_blocks for the worker (or evp_catchup()).
-            Mode::Async | Mode::Off => serialized(|client| {
+            // Only a note for the worker: no lock, so the indexer never waits for a batch.
+            Mode::Async | Mode::Off => Spi::connect_mut(|client| {
                 record_late_blocks(client, blocks);
                 wake_at_commit();
             }),

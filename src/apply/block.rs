@@ -125,22 +125,22 @@ pub fn record_late_blocks(client: &mut SpiClient<'_>, blocks: Vec<String>) {
     }
 }
 
-/// Handles the legacy `driver_events` queue, then applies late events recorded in async mode
-/// and pending blocks in order, at most `max_blocks`; returns how many blocks and events were
-/// applied.
+/// Handles the legacy `driver_events` queue, applies late events recorded in async mode, then
+/// pending blocks in order, at most `max_blocks`; returns how many blocks and events were
+/// applied. What the worker and `evp_catchup()` run.
 pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
     super::driver::process_driver_events(client);
-    apply_pending(client, max_blocks)
-}
-
-/// Late events recorded in async mode, then pending blocks in order, at most `max_blocks`.
-pub fn apply_pending(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
     let late: Vec<String> = spi(run(client, TAKE_LATE, &[]))
         .filter_map(|r| spi(r.get(1)))
         .collect();
     for number in late {
         apply_late_events(client, &number);
     }
+    apply_pending(client, max_blocks)
+}
+
+/// Pending blocks in order, at most `max_blocks`.
+pub fn apply_pending(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
     let pending: Vec<String> = spi(run(client, PENDING_BLOCKS, &[]))
         .filter_map(|r| spi(r.get(1)))
         .collect();

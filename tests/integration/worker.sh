@@ -90,6 +90,19 @@ done
 sorted=$(printf '%s\n' "${latencies[@]}" | sort -n)
 echo "ok worker: commit-to-applied latency over 20 blocks, idle worker, naptime 500 ms: median $(sed -n 10p <<<"$sorted") ms, max $(tail -1 <<<"$sorted") ms"
 
+# An event that arrives after its block was applied is noted for the worker, which applies it.
+q <<'SQL'
+INSERT INTO events VALUES (1021, 700001, '0x700001', '0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a', 'Deposit',
+  '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xabc}', '{0x1,0x0,0x99,0x0,0x99,0x0}', '0x1');
+SQL
+for _ in $(seq 100); do
+    [ "$(q -At -c "SELECT unlocked_balance FROM \"Liquidity_Providers\" WHERE address = '0xabc'")" = 153 ] && break
+    sleep 0.05
+done
+[ "$(q -At -c "SELECT unlocked_balance FROM \"Liquidity_Providers\" WHERE address = '0xabc'")" = 153 ] \
+    || fail "a late event in async mode was not applied by the worker"
+echo "ok worker: a late event for an applied block, inserted in async mode, is applied by the worker"
+
 # 4. SIGHUP reloads evp.batch_size without a restart.
 pid=$(q -At -c "SELECT worker_pid FROM evp_status")
 q -c "ALTER SYSTEM SET evp.batch_size = 7" -c "SELECT pg_reload_conf()" >/dev/null
