@@ -5,18 +5,15 @@
 //! triggers and these functions never interleave: no double apply, and no deadlock, since
 //! nothing touches the state tables before holding it.
 
-use crate::apply::{catch_up, run, spi};
+use crate::apply::{catch_up, lock};
 use crate::journal::{rebuild, reprocess, revert_from};
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 
-/// pg_advisory_xact_lock key: "evp" in ASCII.
-const LOCK: &str = "SELECT pg_advisory_xact_lock(7763568)";
-
 /// Runs `f` with an SPI connection, holding the extension's lock until the transaction ends.
 pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
     Spi::connect_mut(|client| {
-        spi(run(client, LOCK, &[]));
+        lock(client);
         f(client)
     })
 }

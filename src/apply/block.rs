@@ -3,8 +3,10 @@
 
 use super::event::{apply_event, Applied, ApplyError, BlockCtx, EventRow};
 use super::plans::{run, Param};
+use crate::api::raise;
 use crate::guc::{OnError, JOURNAL_HORIZON, ON_ERROR};
-use pgrx::pg_sys::{self, panic::CaughtError, PgTryBuilder};
+use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
+use pgrx::pg_sys::{self, PgTryBuilder};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use std::panic::AssertUnwindSafe;
@@ -290,15 +292,20 @@ impl From<ApplyError> for Failure {
 
 impl From<CaughtError> for Failure {
     fn from(e: CaughtError) -> Self {
-        let report = match &e {
-            CaughtError::PostgresError(r)
-            | CaughtError::ErrorReport(r)
-            | CaughtError::RustPanic { ereport: r, .. } => r,
-        };
+        let report = error_report(&e);
         Failure {
             code: report.sql_error_code(),
             reason: report.message().to_owned(),
         }
+    }
+}
+
+/// The error report of a caught error, whichever way it was raised.
+pub fn error_report(e: &CaughtError) -> &ErrorReportWithLevel {
+    match e {
+        CaughtError::PostgresError(r)
+        | CaughtError::ErrorReport(r)
+        | CaughtError::RustPanic { ereport: r, .. } => r,
     }
 }
 
@@ -386,11 +393,17 @@ impl SubTransaction {
     }
 }
 
+/// pg_advisory_xact_lock key ("evp" in ASCII) that serialises every writer of the state: the
+/// triggers, the SQL functions and the worker.
+const LOCK: &str = "SELECT pg_advisory_xact_lock(7763568)";
+
+/// Takes the extension's lock until the transaction ends; nothing may touch the state tables
+/// before holding it (no double apply, no deadlock).
+pub fn lock(client: &mut SpiClient<'_>) {
+    spi(run(client, LOCK, &[]));
+}
+
 /// An SPI failure here is a bug or a broken installation, not bad input.
 pub fn spi<T>(r: Result<T, pgrx::spi::SpiError>) -> T {
     r.unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("SPI: {e}")))
-}
-
-fn raise(code: PgSqlErrorCode, message: String) -> ! {
-    crate::api::raise(code, message)
 }

@@ -11,7 +11,8 @@ mod plans;
 mod statements;
 
 pub use block::{
-    apply_block, apply_late_events, apply_pending, catch_up, record_late_blocks, spi, BlockOutcome,
+    apply_block, apply_late_events, apply_pending, catch_up, error_report, lock,
+    record_late_blocks, spi, BlockOutcome,
 };
 pub use driver::process_driver_events;
 pub use plans::run;

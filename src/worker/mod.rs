@@ -7,11 +7,10 @@
 
 mod status;
 
-use crate::apply::{catch_up, run, spi};
+use crate::apply::{catch_up, error_report, lock, run, spi};
 use crate::guc::{self, Mode};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::pg_sys;
-use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, register_xact_callback, PgAtomic, PgXactCallbackEvent};
 use std::cell::Cell;
@@ -81,7 +80,6 @@ fn wake() {
 
 const EXTENSION_INSTALLED: &str =
     "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'event_processor')";
-const LOCK: &str = "SELECT pg_advisory_xact_lock(7763568)";
 
 /// What one batch did.
 enum Batch {
@@ -177,7 +175,7 @@ fn run_batch(max_blocks: i64) -> Batch {
         if guc::MODE.get() == Mode::Off {
             return Batch::Off;
         }
-        spi(run(client, LOCK, &[]));
+        lock(client);
         let (blocks, events) = catch_up(client, Some(max_blocks));
         status::applied(blocks, events);
         Batch::Applied(blocks)
@@ -194,13 +192,7 @@ fn in_transaction<R>(body: impl FnOnce() -> R + std::panic::UnwindSafe) -> Resul
         pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
     }
     let result = PgTryBuilder::new(|| Ok(body()))
-        .catch_others(|e| {
-            Err(match e {
-                CaughtError::PostgresError(r)
-                | CaughtError::ErrorReport(r)
-                | CaughtError::RustPanic { ereport: r, .. } => r.message().to_owned(),
-            })
-        })
+        .catch_others(|e| Err(error_report(&e).message().to_owned()))
         .execute();
     // SAFETY: ends the transaction started above, committing or rolling back.
     unsafe {
