@@ -1,110 +1,177 @@
--- Undo journal (SPEC section 5). For each applied block: the image of every row of an
--- extension table before the block first touched it, or NULL when the block inserted the row.
--- Reverting a block deletes the rows it inserted and puts the others back as they were: exact,
--- set-based (two statements per table), and independent of the order of changes within the
--- block. The apply path sets evp.applying_block (transaction-local) while it writes; changes
--- made at any other time, such as a revert's own or a restore's COPY, are not journaled.
-CREATE TABLE evp.journal (
-    block_number numeric(78,0) NOT NULL,
-    tbl text NOT NULL,
-    key jsonb NOT NULL,
-    old jsonb,
-    PRIMARY KEY (block_number, tbl, key)
-);
-SELECT pg_catalog.pg_extension_config_dump('evp.journal', '');
+-- Undo journal (SPEC section 5) and notifications, kept by statement triggers on every table
+-- the apply path writes in place.
+--
+-- For each applied block, a table's journal holds the image of each row before the block first
+-- touched it (NULL when the block inserted the row). Reverting a block deletes the rows it
+-- inserted and puts the others back as they were: exact, set-based, and independent of the
+-- order of changes within the block. The apply path sets evp.applying_block
+-- (transaction-local) while it writes; changes made at any other time, such as a revert's own
+-- or a restore's COPY, are not journaled. The history tables are not journaled: their rows
+-- carry the block they belong to, and a revert deletes them by number.
+--
+-- One journal table per table, typed with that table's row type: appending a row image costs
+-- no conversion (a single jsonb journal cost twice as much per row: building keys and images,
+-- and a unique index on them). Images are appended in `seq` order; the first image of a key in
+-- a block is its state before the block. Rows whose latest_block already is the block were
+-- journaled when the block first wrote them, so they are not journaled again.
 
--- Every table the apply path writes, with its key.
+-- Every table the apply path writes in place, with its key and the channel its changes are
+-- announced on.
 CREATE TABLE evp.journaled_tables (
     tbl text PRIMARY KEY,
-    keys text[] NOT NULL
+    keys text[] NOT NULL,
+    channel text
 );
 INSERT INTO evp.journaled_tables VALUES
-    ('public."VaultStates"', '{address}'),
-    ('public."Liquidity_Providers"', '{address,vault_address}'),
-    ('public."Option_Rounds"', '{address}'),
-    ('public."Queued_Liquidity"', '{address,round_address}'),
-    ('public."Option_Buyers"', '{address,round_address}'),
-    ('public."Bids"', '{round_address,bid_id}'),
-    ('public."Vault_Historic"', '{address,block_number}'),
-    ('public."Liquidity_Providers_Historic"', '{address,vault_address,block_number}'),
-    ('evp.applied_blocks', '{block_number}'),
-    ('evp.vault_progress', '{vault_address}'),
-    ('evp.lp_round_liquidity', '{round_address,lp_address}'),
-    ('evp.failed_events', '{vault_address,event_nonce,block_hash}');
+    ('public."VaultStates"', '{address}', 'vault_update'),
+    ('public."Liquidity_Providers"', '{address,vault_address}', 'lp_update'),
+    ('public."Option_Rounds"', '{address}', 'or_update'),
+    ('public."Queued_Liquidity"', '{address,round_address}', NULL),
+    ('public."Option_Buyers"', '{address,round_address}', 'ob_update'),
+    ('public."Bids"', '{round_address,bid_id}', 'bids_update'),
+    ('evp.applied_blocks', '{block_number}', NULL),
+    ('evp.vault_progress', '{vault_address}', NULL),
+    ('evp.lp_round_liquidity', '{round_address,lp_address}', NULL),
+    ('evp.failed_events', '{vault_address,event_nonce,block_hash}', NULL);
 
--- One trigger function a table, generated here with its key columns written out, so that each
--- is plain static SQL with a cached plan: one INSERT … SELECT over the transition table per
--- statement, however many rows it changed. ON CONFLICT DO NOTHING keeps the first image of a
--- row within the block; an inserted row's image is NULL. (As in the PostgreSQL manual's audit
--- example, each branch names the transition table its trigger has.)
+-- The order of images across tables and transactions (a block's late events are applied in a
+-- later one). Dumped, so that images written after a restore still sort after the restored ones.
+CREATE SEQUENCE evp.journal_seq;
+SELECT pg_catalog.pg_extension_config_dump('evp.journal_seq', '');
+
+-- Generated per table, with its key columns, row type and channel written out, so that every
+-- statement is static SQL with a cached plan:
+-- - evp."journal_<table>" (at_block, seq, <key columns>, old <table>) and its index;
+-- - evp."changed_<table>"(), fired once per statement (a per-row trigger would cost a function
+--   call per row): it appends the images of the rows the statement changed while a block is
+--   applied, and sends {"operation": "insert"|"update"|"delete", "payload": row} per row on
+--   the table's channel unless evp.notify is off (pg_notify is delivered at commit, so a
+--   rolled-back block sends nothing). As in the PostgreSQL manual's audit example, each branch
+--   names only the transition tables its trigger has. (A transition table's rows are records:
+--   ROW(o.*) makes one the table's type again.)
+-- - the statements of evp.revert_block(), evp.prune_journal(), evp.clear_state() and the rows
+--   of the evp.journal view.
 DO $do$
 DECLARE
     t record;
-    fn text;
-    key_new text;
-    key_old text;
+    j text;
+    keys text;
+    key_defs text;
+    key_o text;
+    key_n text;
+    key_eq text;
+    cols text;
+    old_cols text;
+    first_images text;
+    skip_rewritten text;
+    notify text;
+    revert_sql text := '';
+    prune_sql text := '';
+    clear_sql text := '';
+    view_sql text := '';
 BEGIN
-    FOR t IN SELECT j.tbl, j.keys, c.relname FROM evp.journaled_tables j JOIN pg_class c ON c.oid = j.tbl::regclass LOOP
-        fn := format('evp.%I', 'journal_' || t.relname);
-        SELECT format('jsonb_build_array(%s)', string_agg('n.' || quote_ident(k), ', ' ORDER BY i)),
-               format('jsonb_build_array(%s)', string_agg('o.' || quote_ident(k), ', ' ORDER BY i))
-          INTO key_new, key_old
-          FROM unnest(t.keys) WITH ORDINALITY AS u(k, i);
+    FOR t IN SELECT jt.tbl, jt.keys, jt.channel, c.oid AS rel, c.relname
+               FROM evp.journaled_tables jt JOIN pg_class c ON c.oid = jt.tbl::regclass ORDER BY jt.tbl LOOP
+        j := format('evp.%I', 'journal_' || t.relname);
+        SELECT string_agg(quote_ident(k), ', ' ORDER BY i),
+               string_agg(format('%I %s NOT NULL', k, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY i),
+               string_agg('o.' || quote_ident(k), ', ' ORDER BY i),
+               string_agg('n.' || quote_ident(k), ', ' ORDER BY i),
+               string_agg(format('x.%1$I = j.%1$I', k), ' AND ' ORDER BY i)
+          INTO keys, key_defs, key_o, key_n, key_eq
+          FROM unnest(t.keys) WITH ORDINALITY AS u(k, i)
+          JOIN pg_attribute a ON a.attrelid = t.rel AND a.attname = k;
+        SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
+               string_agg(format('(j.old).%I', attname), ', ' ORDER BY attnum)
+          INTO cols, old_cols
+          FROM pg_attribute WHERE attrelid = t.rel AND attnum > 0 AND NOT attisdropped;
+        skip_rewritten := CASE WHEN EXISTS (SELECT FROM pg_attribute WHERE attrelid = t.rel AND attname = 'latest_block')
+                               THEN ' WHERE o.latest_block IS DISTINCT FROM blk' ELSE '' END;
+
+        EXECUTE format('CREATE TABLE %s (at_block numeric(78,0) NOT NULL, '
+                       'seq bigint NOT NULL DEFAULT nextval(''evp.journal_seq''), %s, old %s)', j, key_defs, t.tbl);
+        EXECUTE format('CREATE INDEX ON %s (at_block)', j);
+        PERFORM pg_catalog.pg_extension_config_dump(j::regclass, '');
+
+        notify := CASE WHEN t.channel IS NULL THEN '' ELSE format($n$
+                IF lower(coalesce(current_setting('evp.notify', true), 'on')) NOT IN ('off', 'false', 'no', '0') THEN
+                    IF TG_OP = 'DELETE' THEN
+                        PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "delete", "payload" : ' || row_to_json(o)::text || '}')
+                           FROM old_rows o;
+                    ELSE
+                        PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "' || lower(TG_OP) || '", "payload" : ' || row_to_json(n)::text || '}')
+                           FROM new_rows n;
+                    END IF;
+                END IF;$n$, t.channel) END;
         EXECUTE format($f$
-            CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $body$
+            CREATE FUNCTION evp.%I() RETURNS trigger LANGUAGE plpgsql AS $body$
             DECLARE
-                blk text := current_setting('evp.applying_block', true);
+                blk numeric := nullif(current_setting('evp.applying_block', true), '')::numeric;
             BEGIN
-                IF coalesce(blk, '') = '' THEN
-                    RETURN NULL;
+                IF blk IS NULL THEN
+                    NULL;
                 ELSIF TG_OP = 'INSERT' THEN
-                    INSERT INTO evp.journal (block_number, tbl, key, old)
-                    SELECT blk::numeric, %L, %s, NULL FROM new_rows n ON CONFLICT DO NOTHING;
+                    INSERT INTO %s (at_block, %s, old) SELECT blk, %s, NULL FROM new_rows n;
                 ELSE
-                    INSERT INTO evp.journal (block_number, tbl, key, old)
-                    SELECT blk::numeric, %L, %s, to_jsonb(o) FROM old_rows o ON CONFLICT DO NOTHING;
-                END IF;
+                    INSERT INTO %s (at_block, %s, old) SELECT blk, %s, ROW(o.*)::%s FROM old_rows o%s;
+                END IF;%s
                 RETURN NULL;
-            END $body$ $f$, fn, t.tbl, key_new, t.tbl, key_old);
-        EXECUTE format('CREATE TRIGGER evp_journal_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION %s()', t.tbl, fn);
-        EXECUTE format('CREATE TRIGGER evp_journal_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION %s()', t.tbl, fn);
+            END $body$ $f$, 'changed_' || t.relname, j, keys, key_n, j, keys, key_o, t.tbl, skip_rewritten, notify);
+        EXECUTE format('CREATE TRIGGER evp_changes_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.%I()', t.tbl, 'changed_' || t.relname);
+        EXECUTE format('CREATE TRIGGER evp_changes_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows '
+                       'NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION evp.%I()', t.tbl, 'changed_' || t.relname);
+        EXECUTE format('CREATE TRIGGER evp_changes_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.%I()', t.tbl, 'changed_' || t.relname);
+
+        -- Reverting: rows the block inserted (first image NULL) are deleted, rows it changed
+        -- restored as UPDATEs (readers get "update" for those and "delete" for the others), rows
+        -- it deleted inserted again. A composite IS NULL only when all its fields are, hence
+        -- IS [NOT] DISTINCT FROM NULL for "no image".
+        first_images := format('(SELECT DISTINCT ON (%1$s) %1$s, old FROM %2$s WHERE at_block = blk ORDER BY %1$s, seq)',
+                               keys, j);
+        revert_sql := revert_sql || format($r$
+    DELETE FROM %1$s x USING %2$s j WHERE j.old IS NOT DISTINCT FROM NULL AND %3$s;
+    UPDATE %1$s x SET (%4$s) = ROW(%5$s) FROM %2$s j WHERE j.old IS DISTINCT FROM NULL AND %3$s;
+    INSERT INTO %1$s (%4$s) SELECT %5$s FROM %2$s j
+     WHERE j.old IS DISTINCT FROM NULL AND NOT EXISTS (SELECT FROM %1$s x WHERE %3$s);
+    DELETE FROM %6$s WHERE at_block = blk;$r$, t.tbl, first_images, key_eq, cols, old_cols, j);
+        -- The lower bound makes the prune a bounded index range: with a bare <= on a parameter
+        -- the generic plan estimates a third of the table and scans all of it.
+        prune_sql := prune_sql || format($p$
+    DELETE FROM %1$s WHERE at_block >= (SELECT min(at_block) FROM %1$s) AND at_block <= upto;$p$, j);
+        clear_sql := clear_sql || format(', %s, %s', t.tbl, j);
+        view_sql := view_sql || CASE WHEN view_sql = '' THEN '' ELSE ' UNION ALL ' END
+            || format('SELECT at_block AS block_number, seq, %L AS tbl, jsonb_build_array(%s) AS key, to_jsonb(old) AS old FROM %s',
+                      t.tbl, keys, j);
     END LOOP;
+
+    EXECUTE format($f$
+CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void LANGUAGE plpgsql AS $body$
+BEGIN%s
+    DELETE FROM public."Vault_Historic" WHERE block_number = blk;
+    DELETE FROM public."Liquidity_Providers_Historic" WHERE block_number = blk;
+END $body$ $f$, revert_sql);
+    EXECUTE format($f$
+CREATE FUNCTION evp.prune_journal(upto numeric) RETURNS void LANGUAGE plpgsql AS $body$
+BEGIN%s
+END $body$ $f$, prune_sql);
+    EXECUTE format($f$
+CREATE FUNCTION evp.clear_state() RETURNS void LANGUAGE sql AS $body$
+    TRUNCATE public."Vault_Historic", public."Liquidity_Providers_Historic", evp.late_blocks%s
+$body$ $f$, clear_sql);
+    EXECUTE 'CREATE VIEW evp.journal AS ' || view_sql;
 END $do$;
 
--- Undoes one block: its inserted rows are deleted, its changed rows restored (as UPDATEs, so
--- readers get "update" notifications for restored rows and "delete" for removed ones).
-CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    t record;
-    keycond text;
-    cols text;
-    vals text;
-BEGIN
-    FOR t IN SELECT * FROM evp.journaled_tables LOOP
-        SELECT string_agg(format('x.%I = (j.key ->> %s)::%s', k, i - 1, format_type(a.atttypid, a.atttypmod)), ' AND ')
-          INTO keycond
-          FROM unnest(t.keys) WITH ORDINALITY AS u(k, i)
-          JOIN pg_attribute a ON a.attrelid = t.tbl::regclass AND a.attname = k;
-        SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
-               string_agg('o.' || quote_ident(attname), ', ' ORDER BY attnum)
-          INTO cols, vals
-          FROM pg_attribute WHERE attrelid = t.tbl::regclass AND attnum > 0 AND NOT attisdropped;
-        EXECUTE format('DELETE FROM %s x USING evp.journal j '
-                       'WHERE j.block_number = $1 AND j.tbl = %L AND j.old IS NULL AND %s', t.tbl, t.tbl, keycond)
-          USING blk;
-        EXECUTE format('UPDATE %s x SET (%s) = ROW(%s) FROM evp.journal j, jsonb_populate_record(NULL::%s, j.old) o '
-                       'WHERE j.block_number = $1 AND j.tbl = %L AND j.old IS NOT NULL AND %s',
-                       t.tbl, cols, vals, t.tbl, t.tbl, keycond)
-          USING blk;
-    END LOOP;
-    DELETE FROM evp.journal WHERE block_number = blk;
-END $$;
+COMMENT ON FUNCTION evp.revert_block(numeric) IS 'Undoes one applied block from its journal';
+COMMENT ON FUNCTION evp.prune_journal(numeric) IS 'Drops the journal of blocks up to the argument';
+COMMENT ON FUNCTION evp.clear_state() IS 'Empties every table the apply path writes, and the journal (evp_rebuild)';
+COMMENT ON VIEW evp.journal IS 'Every journal table, for inspection: block, order, table, key and image as jsonb';
 
 -- One md5 over every table the apply path writes and the journal: two databases (or one
--- before and after a revert) hold the same state exactly when their digests are equal.
+-- before and after a revert) hold the same state exactly when their digests are equal. Of the
+-- journal, what a revert would restore counts: each row's first image in each block (how many
+-- later images a block appended depends on how often it was applied in parts, by late events).
 CREATE FUNCTION evp.state_digest() RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -113,7 +180,46 @@ DECLARE
 BEGIN
     SELECT string_agg(format('SELECT %L || x::text AS r FROM %s x', tbl, tbl), ' UNION ALL ')
       INTO rows_sql
-      FROM (SELECT tbl FROM evp.journaled_tables UNION ALL SELECT 'evp.journal') t;
-    EXECUTE format($q$SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM (%s) u$q$, rows_sql) INTO digest;
+      FROM (SELECT tbl FROM evp.journaled_tables
+            UNION ALL VALUES ('public."Vault_Historic"'), ('public."Liquidity_Providers_Historic"')) t;
+    EXECUTE format($q$SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM (%s
+                      UNION ALL (SELECT DISTINCT ON (block_number, tbl, key) 'journal' || (block_number, tbl, key, old)::text
+                                   FROM evp.journal ORDER BY block_number, tbl, key, seq)) u$q$, rows_sql)
+       INTO digest;
     RETURN digest;
 END $$;
+
+-- History (SPEC section 2): the apply path calls this once per applied block, for the rows the
+-- block wrote, which are those its journal holds (however many times the block wrote them). A
+-- later call for the same block (its late events) updates the rows already recorded. Not a
+-- row trigger: a restore's COPY of "VaultStates" would then write history rows that collide
+-- with the restored "Vault_Historic" rows.
+CREATE FUNCTION evp.record_history(block numeric, late boolean) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO public."Vault_Historic" (address, block_number, unlocked_balance, locked_balance, stashed_balance)
+    SELECT address, block, unlocked_balance, locked_balance, stashed_balance
+      FROM public."VaultStates"
+     WHERE address IN (SELECT address FROM evp."journal_VaultStates" WHERE at_block = block)
+    ON CONFLICT (address, block_number) DO UPDATE
+       SET unlocked_balance = EXCLUDED.unlocked_balance,
+           locked_balance = EXCLUDED.locked_balance,
+           stashed_balance = EXCLUDED.stashed_balance;
+    -- The first call for a block inserts without conflict checks (its rows cannot exist yet):
+    -- they cost more than the insert itself when a block touches every LP of a vault.
+    INSERT INTO public."Liquidity_Providers_Historic"
+           (address, vault_address, block_number, unlocked_balance, locked_balance, stashed_balance)
+    SELECT address, vault_address, block, unlocked_balance, locked_balance, stashed_balance
+      FROM public."Liquidity_Providers"
+     WHERE NOT late AND (address, vault_address) IN
+           (SELECT address, vault_address FROM evp."journal_Liquidity_Providers" WHERE at_block = block);
+    INSERT INTO public."Liquidity_Providers_Historic"
+           (address, vault_address, block_number, unlocked_balance, locked_balance, stashed_balance)
+    SELECT address, vault_address, block, unlocked_balance, locked_balance, stashed_balance
+      FROM public."Liquidity_Providers"
+     WHERE late AND (address, vault_address) IN
+           (SELECT address, vault_address FROM evp."journal_Liquidity_Providers" WHERE at_block = block)
+    ON CONFLICT (address, vault_address, block_number) DO UPDATE
+       SET unlocked_balance = EXCLUDED.unlocked_balance,
+           locked_balance = EXCLUDED.locked_balance,
+           stashed_balance = EXCLUDED.stashed_balance;
+$$;

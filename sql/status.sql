@@ -26,7 +26,7 @@ BEGIN
            (SELECT coalesce(sum(a.events_ignored), 0)::bigint FROM evp.applied_blocks a),
            coalesce((SELECT f.n FROM f), 0),
            w.last_error, (SELECT f.text FROM f),
-           (SELECT count(DISTINCT j.block_number) FROM evp.journal j), (SELECT count(*) FROM evp.journal),
+           (SELECT count(DISTINCT j.at_block) FROM evp.journal_applied_blocks j), (SELECT count(*) FROM evp.journal),
            w.blocks_applied, w.events_applied, w.errors, w.batch_size
       FROM tip, newest, w;
 END $$;

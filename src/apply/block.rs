@@ -1,7 +1,9 @@
 //! Blocks: which block may be applied now, its events in (vault, nonce) order, error
 //! handling per `evp.on_error`, and the bookkeeping that makes applying idempotent.
 
-use super::event::{apply_event, Applied, ApplyError, BlockCtx, EventRow};
+use super::event::{
+    apply_event, liquidity_change, Applied, ApplyError, BlockCtx, EventRow, LiquidityRun,
+};
 use super::plans::{run, Param};
 use crate::api::raise;
 use crate::guc::{OnError, JOURNAL_HORIZON, ON_ERROR};
@@ -43,10 +45,10 @@ SELECT e.vault_address::text, e.event_nonce, e.event_name::text, e.event_keys::t
 /// Bookkeeping after a block (or its late events): per-vault last nonce, the block's
 /// counters, its history rows, and pruning of the journal behind the horizon. $1 block,
 /// $2 hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed, $8 horizon.
+/// The history is recorded as late when the block was applied before (the statement's
+/// snapshot does not see its own insert into `evp.applied_blocks`).
 const BLOCK_DONE: &str = r#"
-WITH j AS (
-    DELETE FROM evp.journal WHERE block_number <= $1::numeric - $8::numeric),
-p AS (
+WITH p AS (
     INSERT INTO evp.vault_progress (vault_address, last_nonce)
     SELECT v, n::bigint FROM unnest($3::text[], $4::text[]) AS t(v, n)
     ON CONFLICT (vault_address) DO UPDATE SET last_nonce = EXCLUDED.last_nonce),
@@ -57,7 +59,8 @@ b AS (
        SET events_applied = evp.applied_blocks.events_applied + EXCLUDED.events_applied,
            events_ignored = evp.applied_blocks.events_ignored + EXCLUDED.events_ignored,
            events_failed = evp.applied_blocks.events_failed + EXCLUDED.events_failed)
-SELECT evp.record_history($1::numeric)"#;
+SELECT evp.record_history($1::numeric, EXISTS (SELECT FROM evp.applied_blocks WHERE block_number = $1::numeric)),
+       evp.prune_journal($1::numeric - $8::numeric)"#;
 
 /// Marks the rows written from now on as changes of block $1 (see sql/journal.sql); '' ends it.
 const JOURNAL_BLOCK: &str = "SELECT set_config('evp.applying_block', $1, true)";
@@ -199,20 +202,124 @@ fn is_above(a: &str, b: &str) -> bool {
     (a.len(), a) > (b.len(), b)
 }
 
-/// Applies the block's events not applied yet; returns how many were applied.
+/// Applies the block's events not applied yet; returns how many were applied. Consecutive
+/// Deposits and Withdrawals of a vault go as one run (see `LiquidityRun`).
 fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     let rows = read_events(client, block);
     spi(run(client, JOURNAL_BLOCK, &[block.number.clone().into()]));
-    let (mut applied, mut ignored, mut failed) = (0i64, 0i64, 0i64);
-    let mut last_nonce: Vec<(String, i64)> = Vec::new();
-    for row in &rows {
+    let mut tally = Tally::default();
+    let mut liquidity = LiquidityRun::default();
+    for (i, row) in rows.iter().enumerate() {
+        match liquidity_change(row) {
+            Some((vault, change)) => {
+                if !liquidity.continues(&vault) {
+                    apply_run(
+                        client,
+                        block,
+                        &rows,
+                        std::mem::take(&mut liquidity),
+                        &mut tally,
+                    );
+                }
+                liquidity.push(i, &vault, change);
+            }
+            None => {
+                apply_run(
+                    client,
+                    block,
+                    &rows,
+                    std::mem::take(&mut liquidity),
+                    &mut tally,
+                );
+                tally.apply(client, block, row);
+            }
+        }
+    }
+    apply_run(client, block, &rows, liquidity, &mut tally);
+    let (vaults, nonces): (Vec<String>, Vec<String>) = tally
+        .last_nonce
+        .into_iter()
+        .map(|(v, n)| (v, n.to_string()))
+        .unzip();
+    let params: Vec<Param> = vec![
+        block.number.clone().into(),
+        block.hash.clone().into(),
+        vaults.into(),
+        nonces.into(),
+        tally.applied.to_string().into(),
+        tally.ignored.to_string().into(),
+        tally.failed.to_string().into(),
+        JOURNAL_HORIZON.get().to_string().into(),
+    ];
+    spi(run(client, BLOCK_DONE, &params));
+    spi(run(client, JOURNAL_BLOCK, &["".into()]));
+    tally.applied
+}
+
+/// A run of liquidity events: one statement, in a subtransaction; if it fails, the events are
+/// applied one by one, so that the failure names its event (and only it is skipped).
+fn apply_run(
+    client: &mut SpiClient<'_>,
+    block: &BlockCtx,
+    rows: &[EventRow],
+    liquidity: LiquidityRun,
+    tally: &mut Tally,
+) {
+    if let [i] = liquidity.rows[..] {
+        tally.apply(client, block, &rows[i]);
+        return;
+    }
+    if liquidity.rows.is_empty() {
+        return;
+    }
+    let subxact = SubTransaction::begin();
+    let applied = PgTryBuilder::new(AssertUnwindSafe(|| liquidity.apply(client, block).is_ok()))
+        .catch_others(|_| false)
+        .execute();
+    if applied {
+        subxact.release();
+        for &i in &liquidity.rows {
+            tally.add(client, block, &rows[i], Ok(Applied::Applied));
+        }
+    } else {
+        subxact.rollback();
+        for &i in &liquidity.rows {
+            tally.apply(client, block, &rows[i]);
+        }
+    }
+}
+
+/// What a block's application counted, and each vault's last nonce, in event order.
+#[derive(Default)]
+struct Tally {
+    applied: i64,
+    ignored: i64,
+    failed: i64,
+    last_nonce: Vec<(String, i64)>,
+}
+
+impl Tally {
+    /// Applies one event on its own and counts the outcome.
+    fn apply(&mut self, client: &mut SpiClient<'_>, block: &BlockCtx, row: &EventRow) {
+        let outcome = apply_one(client, block, row);
+        self.add(client, block, row, outcome);
+    }
+
+    /// Counts an event's outcome; a failure (under `skip`) is recorded in `evp.failed_events`.
+    fn add(
+        &mut self,
+        client: &mut SpiClient<'_>,
+        block: &BlockCtx,
+        row: &EventRow,
+        outcome: Result<Applied, Failure>,
+    ) {
         let vault = crate::decode::normalize_address(&row.vault_raw)
             .unwrap_or_else(|_| row.vault_raw.clone());
-        match apply_one(client, block, row) {
-            Ok(Applied::Applied) => applied += 1,
-            Ok(Applied::Ignored) => ignored += 1,
+        match outcome {
+            Ok(Applied::Applied) => self.applied += 1,
+            Ok(Applied::Ignored) => self.ignored += 1,
             Err(Failure { code, reason }) => {
-                failed += 1;
+                self.failed += 1;
                 let params: Vec<Param> = vec![
                     block.number.clone().into(),
                     block.hash.clone().into(),
@@ -225,28 +332,11 @@ fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
                 spi(run(client, EVENT_FAILED, &params));
             }
         }
-        match last_nonce.last_mut() {
+        match self.last_nonce.last_mut() {
             Some((v, n)) if *v == vault => *n = row.nonce,
-            _ => last_nonce.push((vault, row.nonce)),
+            _ => self.last_nonce.push((vault, row.nonce)),
         }
     }
-    let (vaults, nonces): (Vec<String>, Vec<String>) = last_nonce
-        .into_iter()
-        .map(|(v, n)| (v, n.to_string()))
-        .unzip();
-    let params: Vec<Param> = vec![
-        block.number.clone().into(),
-        block.hash.clone().into(),
-        vaults.into(),
-        nonces.into(),
-        applied.to_string().into(),
-        ignored.to_string().into(),
-        failed.to_string().into(),
-        JOURNAL_HORIZON.get().to_string().into(),
-    ];
-    spi(run(client, BLOCK_DONE, &params));
-    spi(run(client, JOURNAL_BLOCK, &["".into()]));
-    applied
 }
 
 fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {

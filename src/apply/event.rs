@@ -7,6 +7,7 @@ use crate::decode::{
 };
 use crate::math::{clear_auction, AuctionError, Bid, U256};
 use pgrx::spi::{SpiClient, SpiError};
+use std::collections::HashMap;
 use std::fmt::Display;
 
 /// An `events` row, as the apply path reads it.
@@ -91,17 +92,9 @@ pub fn apply_event(
     };
     match event {
         Event::Deposit(c) | Event::Withdrawal(c) => {
-            let LiquidityChange {
-                account,
-                account_unlocked_balance_now: a,
-                vault_unlocked_balance_now: vu,
-                ..
-            } = c;
-            exec(
-                client,
-                sql::LIQUIDITY_CHANGED,
-                params(&[v, &account, &a, &vu, b]),
-            )?;
+            let mut run = LiquidityRun::default();
+            run.push(0, v, c);
+            run.apply(client, block)?;
         }
         Event::WithdrawalQueued {
             account,
@@ -288,6 +281,70 @@ pub fn apply_event(
         }
     }
     Ok(Applied::Applied)
+}
+
+/// A Deposit or Withdrawal that decodes, with its vault; `None` for any other event, and for
+/// one that does not decode (it is applied alone, and reports its error).
+pub fn liquidity_change(row: &EventRow) -> Option<(Address, LiquidityChange)> {
+    if row.name != "Deposit" && row.name != "Withdrawal" {
+        return None;
+    }
+    let vault = Address::parse(&row.vault_raw).ok()?;
+    match decode(&row.name, &row.keys, &row.data, Layout::Direct) {
+        Ok(Event::Deposit(c) | Event::Withdrawal(c)) => Some((vault, c)),
+        _ => None,
+    }
+}
+
+/// Consecutive Deposits and Withdrawals of one vault, applied by one statement. Each event
+/// carries the balances after it, so the run's outcome is each account's balance after its
+/// last event and the vault's after the run's last: one statement, whose triggers fire once,
+/// instead of one per event. (Readers get one notification per row the run changed, with
+/// the state after the run.)
+#[derive(Default)]
+pub struct LiquidityRun {
+    vault: Option<Address>,
+    accounts: Vec<String>,
+    balances: Vec<String>,
+    position: HashMap<String, usize>,
+    vault_unlocked: String,
+    /// The run's events, as indices into the block's event rows.
+    pub rows: Vec<usize>,
+}
+
+impl LiquidityRun {
+    /// Whether an event of `vault` continues this run.
+    pub fn continues(&self, vault: &Address) -> bool {
+        self.vault.as_ref().is_none_or(|v| v == vault)
+    }
+
+    pub fn push(&mut self, row: usize, vault: &Address, change: LiquidityChange) {
+        let account = change.account.to_string();
+        let balance = change.account_unlocked_balance_now.to_string();
+        match self.position.get(&account) {
+            Some(&i) => self.balances[i] = balance,
+            None => {
+                self.position.insert(account.clone(), self.accounts.len());
+                self.accounts.push(account);
+                self.balances.push(balance);
+            }
+        }
+        self.vault_unlocked = change.vault_unlocked_balance_now.to_string();
+        self.vault = Some(*vault);
+        self.rows.push(row);
+    }
+
+    pub fn apply(&self, client: &mut SpiClient<'_>, block: &BlockCtx) -> Result<(), ApplyError> {
+        let vault = self.vault.map(|v| v.to_string()).unwrap_or_default();
+        let p = vec![
+            vault.into(),
+            self.accounts.clone().into(),
+            self.balances.clone().into(),
+            self.vault_unlocked.clone().into(),
+            block.number.clone().into(),
+        ];
+        exec(client, sql::LIQUIDITY_CHANGED, p)
+    }
 }
 
 /// Statement parameters from anything printable: addresses print as normalised hex, numbers

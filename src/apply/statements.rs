@@ -18,14 +18,15 @@ ON CONFLICT (address) DO UPDATE SET
        strike_level = EXCLUDED.strike_level, round_transition_period = EXCLUDED.round_transition_period,
        auction_duration = EXCLUDED.auction_duration, round_duration = EXCLUDED.round_duration"#;
 
-/// Deposit and Withdrawal: $1 vault, $2 account, $3 account unlocked now, $4 vault unlocked
-/// now, $5 block.
+/// Deposits and Withdrawals, a run of them (one vault, nonce order; see `LiquidityRun`):
+/// $1 vault, $2 accounts, $3 each account's unlocked balance after its last event of the run,
+/// $4 the vault's unlocked balance after the run, $5 block.
 pub const LIQUIDITY_CHANGED: &str = r#"
 WITH v AS (
     INSERT INTO public."VaultStates" (address, unlocked_balance, latest_block) VALUES ($1, $4::numeric, $5::numeric)
     ON CONFLICT (address) DO UPDATE SET unlocked_balance = EXCLUDED.unlocked_balance, latest_block = EXCLUDED.latest_block)
 INSERT INTO public."Liquidity_Providers" (address, vault_address, unlocked_balance, latest_block)
-VALUES ($2, $1, $3::numeric, $5::numeric)
+SELECT a, $1, u::numeric, $5::numeric FROM unnest($2::text[], $3::text[]) AS t(a, u)
 ON CONFLICT (address, vault_address) DO UPDATE
    SET unlocked_balance = EXCLUDED.unlocked_balance, latest_block = EXCLUDED.latest_block"#;
 
@@ -123,7 +124,9 @@ ON CONFLICT (address, round_address) DO UPDATE
 /// OptionRoundSettled: $1 vault, $2 round, $3 settlement price, $4 payout per option, $5 block.
 /// R = S − U − payout·sold; Q = the round's queued liquidity; vault: stash ⌊R·Q/S⌋, locked 0,
 /// stashed += stash, unlocked += R − stash; each LP with s > 0: locked 0, stashed += ⌊R·q/S⌋,
-/// unlocked += ⌊R·s/S⌋ − ⌊R·q/S⌋.
+/// unlocked += ⌊R·s/S⌋ − ⌊R·q/S⌋. The LPs' q come as one jsonb map (exact numerics), looked
+/// up per LP: a join would leave the plan to table statistics, and on fresh tables the
+/// planner scans the whole queue once per LP. (MATERIALIZED: inlined, it is rebuilt per LP.)
 pub const ROUND_SETTLED: &str = r#"
 WITH r AS (
     UPDATE public."Option_Rounds" SET state = 'Settled', settlement_price = $3::numeric, payout_per_option = $4::numeric,
@@ -131,6 +134,8 @@ WITH r AS (
                                  - $4::numeric * coalesce(sold_options, 0)
      WHERE address = $2 AND vault_address = $1
     RETURNING coalesce(starting_liquidity, 0) AS s_total, remaining_liquidity AS rem, coalesce(queued_liquidity, 0) AS q_total),
+q AS MATERIALIZED (
+    SELECT coalesce(jsonb_object_agg(address, queued_liquidity), '{}') AS m FROM public."Queued_Liquidity" WHERE round_address = $2),
 v AS (
     UPDATE public."VaultStates" v
        SET locked_balance = 0,
@@ -142,12 +147,11 @@ v AS (
 l AS (
     UPDATE public."Liquidity_Providers" l
        SET locked_balance = 0,
-           stashed_balance = l.stashed_balance + div(r.rem * coalesce(q.queued_liquidity, 0), r.s_total),
+           stashed_balance = l.stashed_balance + div(r.rem * coalesce((q.m ->> x.lp_address)::numeric, 0), r.s_total),
            unlocked_balance = l.unlocked_balance + div(r.rem * x.starting_liquidity, r.s_total)
-                              - div(r.rem * coalesce(q.queued_liquidity, 0), r.s_total),
+                              - div(r.rem * coalesce((q.m ->> x.lp_address)::numeric, 0), r.s_total),
            latest_block = $5::numeric
-      FROM r, evp.lp_round_liquidity x
-      LEFT JOIN public."Queued_Liquidity" q ON q.round_address = x.round_address AND q.address = x.lp_address
+      FROM r, q, evp.lp_round_liquidity x
      WHERE x.round_address = $2 AND l.vault_address = $1 AND l.address = x.lp_address AND r.s_total > 0)
 SELECT count(*) FROM r"#;
 

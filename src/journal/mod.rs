@@ -15,7 +15,7 @@ use pgrx::spi::SpiClient;
 /// Applied blocks at or above $1, newest first, and whether their journal is still there
 /// (every applied block journals at least its own `evp.applied_blocks` row).
 const APPLIED_FROM: &str = r#"
-SELECT a.block_number::text, EXISTS (SELECT FROM evp.journal j WHERE j.block_number = a.block_number)
+SELECT a.block_number::text, EXISTS (SELECT FROM evp.journal_applied_blocks j WHERE j.at_block = a.block_number)
   FROM evp.applied_blocks a WHERE a.block_number >= $1::numeric ORDER BY a.block_number DESC"#;
 
 const REVERT_BLOCK: &str = "SELECT evp.revert_block($1::numeric)";
@@ -26,11 +26,7 @@ SELECT EXISTS (SELECT FROM evp.applied_blocks
                 WHERE block_number = $1::numeric AND evp.normalize_felt(block_hash) = evp.normalize_felt($2))"#;
 
 /// Every table the apply path writes, and the journal: what `evp_rebuild()` clears.
-const CLEAR_STATE: &str = r#"
-TRUNCATE public."VaultStates", public."Liquidity_Providers", public."Option_Rounds", public."Queued_Liquidity",
-         public."Option_Buyers", public."Bids", public."Vault_Historic", public."Liquidity_Providers_Historic",
-         evp.applied_blocks, evp.vault_progress, evp.lp_round_liquidity, evp.failed_events, evp.journal,
-         evp.late_blocks"#;
+const CLEAR_STATE: &str = "SELECT evp.clear_state()";
 
 /// The applied blocks from `first` up, newest first; `Err(block)` names the newest block whose
 /// journal was pruned.

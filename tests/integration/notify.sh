@@ -41,7 +41,7 @@ fi
 echo "ok notify: 7 notifications on 5 channels, none for a rollback or with evp.notify = off"
 
 # A block applied, then reverted: readers see "update" for the rows it changed (restored) and
-# "delete" for the rows it created.
+# "delete" for the rows it created (tables are reverted in name order).
 got=$(q -d evp_notify 2>&1 <<'SQL' | sed -E 's/ received from server process with PID [0-9]+\.$//'
 INSERT INTO events VALUES (1, 8, '0x8', '0xa', 'Deposit',
   '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xb2}', '{0x9,0x0,0x9,0x0,0xe,0x0}', '0x1');
@@ -52,8 +52,8 @@ SELECT 1 AS done;
 SQL
 )
 read -r -d '' expected <<'OUT' || true
-Asynchronous notification "vault_update" with payload "{"operation" : "update", "payload" : {"address":"0xa","unlocked_balance":5,"locked_balance":4,"stashed_balance":0,"current_round":null,"current_round_address":null,"latest_block":7,"deployment_date":null,"fossil_client_address":null,"eth_address":null,"option_round_class_hash":null,"alpha":null,"strike_level":null,"round_transition_period":null,"auction_duration":null,"round_duration":null}}"
 Asynchronous notification "lp_update" with payload "{"operation" : "delete", "payload" : {"address":"0xb2","vault_address":"0xa","unlocked_balance":9,"locked_balance":0,"stashed_balance":0,"latest_block":8}}"
+Asynchronous notification "vault_update" with payload "{"operation" : "update", "payload" : {"address":"0xa","unlocked_balance":5,"locked_balance":4,"stashed_balance":0,"current_round":null,"current_round_address":null,"latest_block":7,"deployment_date":null,"fossil_client_address":null,"eth_address":null,"option_round_class_hash":null,"alpha":null,"strike_level":null,"round_transition_period":null,"auction_duration":null,"round_duration":null}}"
  done 
 ------
     1

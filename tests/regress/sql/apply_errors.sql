@@ -93,6 +93,21 @@ SELECT unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE address =
 -- A new block below the applied tip is refused: the chain must be reverted first.
 SELECT t.block(0);
 
+-- Consecutive Deposits and Withdrawals of a vault are applied by one statement. If it fails,
+-- the run is applied event by event, so the error names the event that failed (here a
+-- constraint added for the test rejects LP 0xbad) and, under skip, only that one is skipped.
+ALTER TABLE "Liquidity_Providers" ADD CONSTRAINT t_no_bad CHECK (address <> '0xbad');
+SELECT t.liquidity(7, 'Deposit', '0xd1', 1, 1, 16), t.liquidity(7, 'Deposit', '0xbad', 1, 1, 17),
+       t.liquidity(7, 'Withdrawal', '0xd1', 1, 0, 16);
+SELECT t.block(7);
+SET evp.on_error = skip;
+SELECT t.block(7);
+RESET evp.on_error;
+SELECT event_nonce, event_name, sqlstate, reason FROM evp.failed_events WHERE block_number = 7;
+SELECT address, unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE address IN ('0xd1', '0xbad');
+SELECT unlocked_balance FROM "VaultStates";
+ALTER TABLE "Liquidity_Providers" DROP CONSTRAINT t_no_bad;
+
 SET client_min_messages = warning;
 DROP SCHEMA t CASCADE;
 DROP EXTENSION event_processor;

@@ -25,14 +25,18 @@ SELECT DISTINCT format_type(atttypid, atttypmod) AS amount_type
 
 SELECT nspname FROM pg_namespace WHERE nspname = 'evp';
 
--- NOTIFY triggers on the output tables.
-SELECT tgrelid::regclass AS tbl, tgname, pg_get_triggerdef(oid) ~ 'FOR EACH ROW' AS per_row
-  FROM pg_trigger WHERE tgname = 'evp_notify' ORDER BY 1, 2;
-
--- Every table the apply path writes is journaled by statement-level triggers (for reverts).
-SELECT t.tbl, count(g.oid) AS journal_triggers
-  FROM evp.journaled_tables t LEFT JOIN pg_trigger g ON g.tgrelid = t.tbl::regclass AND g.tgname LIKE 'evp_journal_%'
- GROUP BY 1 ORDER BY 1;
+-- Every table the apply path writes in place has one statement-level trigger per operation,
+-- which journals its changes (for reverts) and notifies on the table's channel; the history
+-- tables have none.
+SELECT c.relnamespace::regnamespace AS schema, c.relname AS tbl, t.channel,
+       string_agg(g.tgname, ', ' ORDER BY g.tgname) AS triggers,
+       bool_or(pg_get_triggerdef(g.oid) ~ 'FOR EACH ROW') AS any_per_row
+  FROM pg_class c
+  LEFT JOIN evp.journaled_tables t ON t.tbl::regclass = c.oid
+  LEFT JOIN pg_trigger g ON g.tgrelid = c.oid AND NOT g.tgisinternal
+ WHERE c.relkind = 'r' AND (c.relnamespace = 'evp'::regnamespace AND c.relname NOT LIKE 'journal%'
+                            OR c.relnamespace = 'public'::regnamespace AND c.relname ~ '^[A-Z]')
+ GROUP BY 1, 2, 3 ORDER BY 1, 2;
 
 -- The indexer's inserts, deletes and status updates drive the extension; these triggers go
 -- with DROP EXTENSION (DEPENDS ON EXTENSION), the tables stay.
@@ -40,22 +44,50 @@ SELECT tgrelid::regclass AS tbl, tgname, pg_get_triggerdef(oid) ~ 'FOR EACH ROW'
        EXISTS (SELECT FROM pg_depend d WHERE d.objid = g.oid AND d.deptype = 'x') AS dropped_with_extension
   FROM pg_trigger g WHERE tgrelid IN ('starknet_blocks'::regclass, 'events'::regclass) ORDER BY 1, 2;
 
--- Rows the apply path writes (the notifications they send are tested in
--- tests/integration/notify.sh, which can filter psql's process ids).
+-- History: evp.record_history(block, late), called once per applied block, keeps one row per
+-- (entity, block) with the balances at the end of that block, for every row the block wrote
+-- (inserted or updated: the rows its journal holds). A later call for the same block (its late
+-- events) updates what the first recorded.
+BEGIN;
+SELECT set_config('evp.applying_block', '7', true);
 INSERT INTO "VaultStates"(address, unlocked_balance, locked_balance, latest_block) VALUES ('0xa', 5, 4, 7);
 INSERT INTO "Liquidity_Providers"(address, vault_address, unlocked_balance, latest_block) VALUES ('0xb', '0xa', 5, 7);
 INSERT INTO "Option_Rounds"(address, vault_address, round_id) VALUES ('0xc', '0xa', 1);
-
--- History: evp.record_history(block), called once per applied block, keeps one row per
--- (entity, block) with the balances at the end of that block, for inserted and updated rows.
-SELECT evp.record_history(7);
+SELECT evp.record_history(7, false);
+SELECT set_config('evp.applying_block', '8', true);
 UPDATE "VaultStates" SET unlocked_balance = 6, latest_block = 8 WHERE address = '0xa';
-SELECT evp.record_history(8);
+SELECT evp.record_history(8, false);
 UPDATE "VaultStates" SET stashed_balance = 1 WHERE address = '0xa';
-UPDATE "Liquidity_Providers" SET locked_balance = 2 WHERE address = '0xb';
-SELECT evp.record_history(8);
+UPDATE "Liquidity_Providers" SET locked_balance = 2, latest_block = 8 WHERE address = '0xb';
+SELECT evp.record_history(8, true);
+COMMIT;
 SELECT * FROM "Vault_Historic" ORDER BY block_number;
 SELECT * FROM "Liquidity_Providers_Historic" ORDER BY block_number;
+
+-- The journal (one table per journaled table; evp.journal shows them all): a row's image
+-- before each block first wrote it, NULL for rows the block inserted. The vault's second
+-- update in block 8 is not journaled again: its latest_block says block 8 wrote it already.
+SELECT block_number, tbl, key, old FROM evp.journal ORDER BY seq;
+
+-- Reverting block 8 puts back the rows as they were after block 7 and drops block 8's
+-- history; reverting block 7 removes what it inserted.
+SELECT evp.revert_block(8);
+SELECT address, unlocked_balance, locked_balance, stashed_balance, latest_block FROM "VaultStates";
+SELECT * FROM "Liquidity_Providers";
+SELECT block_number FROM "Vault_Historic" UNION ALL SELECT block_number FROM "Liquidity_Providers_Historic";
+SELECT evp.revert_block(7);
+SELECT (SELECT count(*) FROM "VaultStates") + (SELECT count(*) FROM "Liquidity_Providers")
+       + (SELECT count(*) FROM "Option_Rounds") + (SELECT count(*) FROM evp.journal) AS rows_left;
+
+-- A row the apply path deleted is inserted again by the revert (no transition deletes rows
+-- today; the journal covers it all the same).
+INSERT INTO "Option_Rounds"(address, vault_address, round_id, state) VALUES ('0xc', '0xa', 1, 'Running');
+BEGIN;
+SELECT set_config('evp.applying_block', '9', true);
+DELETE FROM "Option_Rounds";
+SELECT evp.revert_block(9);
+COMMIT;
+SELECT address, round_id, state FROM "Option_Rounds";
 
 -- Round states are constrained to the four the readers know.
 UPDATE "Option_Rounds" SET state = 'Closed';
