@@ -15,24 +15,25 @@
 -- a block is its state before the block. Rows whose latest_block already is the block were
 -- journaled when the block first wrote them, so they are not journaled again.
 
--- Every table the apply path writes in place, with its key and the channel its changes are
--- announced on.
+-- Every table the apply path writes in place, with its key, the channel its changes are
+-- announced on and its history table.
 CREATE TABLE evp.journaled_tables (
     tbl text PRIMARY KEY,
     keys text[] NOT NULL,
-    channel text
+    channel text,
+    history text
 );
-INSERT INTO evp.journaled_tables VALUES
-    ('public."VaultStates"', '{address}', 'vault_update'),
-    ('public."Liquidity_Providers"', '{address,vault_address}', 'lp_update'),
-    ('public."Option_Rounds"', '{address}', 'or_update'),
-    ('public."Queued_Liquidity"', '{address,round_address}', NULL),
-    ('public."Option_Buyers"', '{address,round_address}', 'ob_update'),
-    ('public."Bids"', '{round_address,bid_id}', 'bids_update'),
-    ('evp.applied_blocks', '{block_number}', NULL),
-    ('evp.vault_progress', '{vault_address}', NULL),
-    ('evp.lp_round_liquidity', '{round_address,lp_address}', NULL),
-    ('evp.failed_events', '{vault_address,event_nonce,block_hash}', NULL);
+INSERT INTO evp.journaled_tables (tbl, keys, channel, history) VALUES
+    ('public."VaultStates"', '{address}', 'vault_update', 'public."Vault_Historic"'),
+    ('public."Liquidity_Providers"', '{address,vault_address}', 'lp_update', 'public."Liquidity_Providers_Historic"'),
+    ('public."Option_Rounds"', '{address}', 'or_update', NULL),
+    ('public."Queued_Liquidity"', '{round_address,address}', NULL, NULL),
+    ('public."Option_Buyers"', '{address,round_address}', 'ob_update', NULL),
+    ('public."Bids"', '{round_address,bid_id}', 'bids_update', NULL),
+    ('evp.applied_blocks', '{block_number}', NULL, NULL),
+    ('evp.vault_progress', '{vault_address}', NULL, NULL),
+    ('evp.lp_round_liquidity', '{round_address,lp_address}', NULL, NULL),
+    ('evp.failed_events', '{vault_address,event_nonce,block_hash}', NULL, NULL);
 
 -- The order of images across tables and transactions (a block's late events are applied in a
 -- later one). Dumped, so that images written after a restore still sort after the restored ones.
@@ -43,8 +44,10 @@ SELECT pg_catalog.pg_extension_config_dump('evp.journal_seq', '');
 -- statement is static SQL with a cached plan:
 -- - evp."journal_<table>" (at_block, seq, <key columns>, old <table>) and its index;
 -- - evp."changed_<table>"(), fired once per statement (a per-row trigger would cost a function
---   call per row): it appends the images of the rows the statement changed while a block is
---   applied, and sends {"operation": "insert"|"update"|"delete", "payload": row} per row on
+--   call per row): while a block is applied, it appends the images of the rows the statement
+--   changed and writes their history (SPEC section 2: one row per entity and block, with the
+--   balances at the end of the block, so a later write in the block updates the row; not
+--   while restoring a dump, whose COPY brings the history rows itself). It sends {"operation": "insert"|"update"|"delete", "payload": row} per row on
 --   the table's channel unless evp.notify is off (pg_notify is delivered at commit, so a
 --   rolled-back block sends nothing). As in the PostgreSQL manual's audit example, each branch
 --   names only the transition tables its trigger has. (A transition table's rows are records:
@@ -60,6 +63,7 @@ DECLARE
     key_o text;
     key_n text;
     key_eq text;
+    history text;
     cols text;
     old_cols text;
     first_images text;
@@ -70,7 +74,7 @@ DECLARE
     clear_sql text := '';
     view_sql text := '';
 BEGIN
-    FOR t IN SELECT jt.tbl, jt.keys, jt.channel, c.oid AS rel, c.relname
+    FOR t IN SELECT jt.tbl, jt.keys, jt.channel, jt.history, c.oid AS rel, c.relname
                FROM evp.journaled_tables jt JOIN pg_class c ON c.oid = jt.tbl::regclass ORDER BY jt.tbl LOOP
         j := format('evp.%I', 'journal_' || t.relname);
         SELECT string_agg(quote_ident(k), ', ' ORDER BY i),
@@ -103,6 +107,14 @@ BEGIN
                            FROM new_rows n;
                     END IF;
                 END IF;$n$, t.channel) END;
+        history := CASE WHEN t.history IS NULL THEN '' ELSE format($h$
+                IF blk IS NOT NULL AND TG_OP <> 'DELETE' THEN
+                    INSERT INTO %1$s (%2$s, block_number, unlocked_balance, locked_balance, stashed_balance)
+                    SELECT %3$s, blk, n.unlocked_balance, n.locked_balance, n.stashed_balance FROM new_rows n
+                    ON CONFLICT (%2$s, block_number) DO UPDATE
+                       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
+                           stashed_balance = EXCLUDED.stashed_balance;
+                END IF;$h$, t.history, keys, key_n) END;
         EXECUTE format($f$
             CREATE FUNCTION evp.%I() RETURNS trigger LANGUAGE plpgsql AS $body$
             DECLARE
@@ -114,9 +126,9 @@ BEGIN
                     INSERT INTO %s (at_block, %s, old) SELECT blk, %s, NULL FROM new_rows n;
                 ELSE
                     INSERT INTO %s (at_block, %s, old) SELECT blk, %s, ROW(o.*)::%s FROM old_rows o%s;
-                END IF;%s
+                END IF;%s%s
                 RETURN NULL;
-            END $body$ $f$, 'changed_' || t.relname, j, keys, key_n, j, keys, key_o, t.tbl, skip_rewritten, notify);
+            END $body$ $f$, 'changed_' || t.relname, j, keys, key_n, j, keys, key_o, t.tbl, skip_rewritten, history, notify);
         EXECUTE format('CREATE TRIGGER evp_changes_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
                        'FOR EACH STATEMENT EXECUTE FUNCTION evp.%I()', t.tbl, 'changed_' || t.relname);
         EXECUTE format('CREATE TRIGGER evp_changes_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows '
@@ -188,38 +200,3 @@ BEGIN
        INTO digest;
     RETURN digest;
 END $$;
-
--- History (SPEC section 2): the apply path calls this once per applied block, for the rows the
--- block wrote, which are those its journal holds (however many times the block wrote them). A
--- later call for the same block (its late events) updates the rows already recorded. Not a
--- row trigger: a restore's COPY of "VaultStates" would then write history rows that collide
--- with the restored "Vault_Historic" rows.
-CREATE FUNCTION evp.record_history(block numeric, late boolean) RETURNS void
-LANGUAGE sql AS $$
-    INSERT INTO public."Vault_Historic" (address, block_number, unlocked_balance, locked_balance, stashed_balance)
-    SELECT address, block, unlocked_balance, locked_balance, stashed_balance
-      FROM public."VaultStates"
-     WHERE address IN (SELECT address FROM evp."journal_VaultStates" WHERE at_block = block)
-    ON CONFLICT (address, block_number) DO UPDATE
-       SET unlocked_balance = EXCLUDED.unlocked_balance,
-           locked_balance = EXCLUDED.locked_balance,
-           stashed_balance = EXCLUDED.stashed_balance;
-    -- The first call for a block inserts without conflict checks (its rows cannot exist yet):
-    -- they cost more than the insert itself when a block touches every LP of a vault.
-    INSERT INTO public."Liquidity_Providers_Historic"
-           (address, vault_address, block_number, unlocked_balance, locked_balance, stashed_balance)
-    SELECT address, vault_address, block, unlocked_balance, locked_balance, stashed_balance
-      FROM public."Liquidity_Providers"
-     WHERE NOT late AND (address, vault_address) IN
-           (SELECT address, vault_address FROM evp."journal_Liquidity_Providers" WHERE at_block = block);
-    INSERT INTO public."Liquidity_Providers_Historic"
-           (address, vault_address, block_number, unlocked_balance, locked_balance, stashed_balance)
-    SELECT address, vault_address, block, unlocked_balance, locked_balance, stashed_balance
-      FROM public."Liquidity_Providers"
-     WHERE late AND (address, vault_address) IN
-           (SELECT address, vault_address FROM evp."journal_Liquidity_Providers" WHERE at_block = block)
-    ON CONFLICT (address, vault_address, block_number) DO UPDATE
-       SET unlocked_balance = EXCLUDED.unlocked_balance,
-           locked_balance = EXCLUDED.locked_balance,
-           stashed_balance = EXCLUDED.stashed_balance;
-$$;

@@ -230,7 +230,7 @@ SELECT pg_catalog.pg_extension_config_dump('evp.late_blocks', '');
 -- ob_update and bids_update) are sent by the statement triggers of sql/journal.sql.
 
 -- History: one row per (entity, block) holding the balances at the end of that block, written
--- by evp.record_history() in sql/journal.sql. A history row belongs to the block in its key,
+-- by the statement triggers of sql/journal.sql. A history row belongs to the block in its key,
 -- so reverting a block deletes its rows by number.
 CREATE INDEX "Vault_Historic_block_idx" ON public."Vault_Historic" (block_number);
 CREATE INDEX "Liquidity_Providers_Historic_block_idx" ON public."Liquidity_Providers_Historic" (block_number);

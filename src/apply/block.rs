@@ -43,10 +43,8 @@ SELECT e.vault_address::text, e.event_nonce, e.event_name::text, e.event_keys::t
  ORDER BY evp.normalize_felt(e.vault_address), e.event_nonce"#;
 
 /// Bookkeeping after a block (or its late events): per-vault last nonce, the block's
-/// counters, its history rows, and pruning of the journal behind the horizon. $1 block,
+/// counters, and pruning of the journal behind the horizon. $1 block,
 /// $2 hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed, $8 horizon.
-/// The history is recorded as late when the block was applied before (the statement's
-/// snapshot does not see its own insert into `evp.applied_blocks`).
 const BLOCK_DONE: &str = r#"
 WITH p AS (
     INSERT INTO evp.vault_progress (vault_address, last_nonce)
@@ -59,8 +57,7 @@ b AS (
        SET events_applied = evp.applied_blocks.events_applied + EXCLUDED.events_applied,
            events_ignored = evp.applied_blocks.events_ignored + EXCLUDED.events_ignored,
            events_failed = evp.applied_blocks.events_failed + EXCLUDED.events_failed)
-SELECT evp.record_history($1::numeric, EXISTS (SELECT FROM evp.applied_blocks WHERE block_number = $1::numeric)),
-       evp.prune_journal($1::numeric - $8::numeric)"#;
+SELECT evp.prune_journal($1::numeric - $8::numeric)"#;
 
 /// Marks the rows written from now on as changes of block $1 (see sql/journal.sql); '' ends it.
 const JOURNAL_BLOCK: &str = "SELECT set_config('evp.applying_block', $1, true)";

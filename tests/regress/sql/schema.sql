@@ -44,22 +44,18 @@ SELECT tgrelid::regclass AS tbl, tgname, pg_get_triggerdef(oid) ~ 'FOR EACH ROW'
        EXISTS (SELECT FROM pg_depend d WHERE d.objid = g.oid AND d.deptype = 'x') AS dropped_with_extension
   FROM pg_trigger g WHERE tgrelid IN ('starknet_blocks'::regclass, 'events'::regclass) ORDER BY 1, 2;
 
--- History: evp.record_history(block, late), called once per applied block, keeps one row per
--- (entity, block) with the balances at the end of that block, for every row the block wrote
--- (inserted or updated: the rows its journal holds). A later call for the same block (its late
--- events) updates what the first recorded.
+-- History: while a block is applied (evp.applying_block set), the triggers keep one row per
+-- (entity, block) with the balances at the end of that block, for every row the block wrote,
+-- inserted or updated (a later write in the same block updates the block's row).
 BEGIN;
 SELECT set_config('evp.applying_block', '7', true);
 INSERT INTO "VaultStates"(address, unlocked_balance, locked_balance, latest_block) VALUES ('0xa', 5, 4, 7);
 INSERT INTO "Liquidity_Providers"(address, vault_address, unlocked_balance, latest_block) VALUES ('0xb', '0xa', 5, 7);
 INSERT INTO "Option_Rounds"(address, vault_address, round_id) VALUES ('0xc', '0xa', 1);
-SELECT evp.record_history(7, false);
 SELECT set_config('evp.applying_block', '8', true);
 UPDATE "VaultStates" SET unlocked_balance = 6, latest_block = 8 WHERE address = '0xa';
-SELECT evp.record_history(8, false);
-UPDATE "VaultStates" SET stashed_balance = 1 WHERE address = '0xa';
+UPDATE "VaultStates" SET stashed_balance = 1, latest_block = 8 WHERE address = '0xa';
 UPDATE "Liquidity_Providers" SET locked_balance = 2, latest_block = 8 WHERE address = '0xb';
-SELECT evp.record_history(8, true);
 COMMIT;
 SELECT * FROM "Vault_Historic" ORDER BY block_number;
 SELECT * FROM "Liquidity_Providers_Historic" ORDER BY block_number;
