@@ -1,6 +1,6 @@
 //! One event: decode it in the layout its emitter implies, then run its transition.
 
-use super::plans::{run, Param};
+use super::plans::{run, without_nested_loops, Param};
 use super::statements as sql;
 use crate::decode::{
     decode, is_round_event, Address, DecodeError, Event, ForwardedFrom, Layout, LiquidityChange,
@@ -202,12 +202,10 @@ pub fn apply_event(
             // The bidders' outcome first: an inconsistent event fails before anything is written.
             let outcome = clear_auction(round_bids(client, &r)?, sold, price)?;
             outcome.check_clearing_nonce(sold, clearing_bid_tree_nonce)?;
-            expect_row(
-                client,
-                sql::AUCTION_ENDED,
-                params(&[v, &r, &price, &sold, &u, b]),
-                || unknown_round(&r),
-            )?;
+            let p = params(&[v, &r, &price, &sold, &u, b]);
+            without_nested_loops(client, |c| {
+                expect_row(c, sql::AUCTION_ENDED, p, || unknown_round(&r))
+            })??;
             if !outcome.buyers.is_empty() {
                 let (mut buyers, mut mintable, mut refundable) = (vec![], vec![], vec![]);
                 for (buyer, o) in outcome.buyers {
@@ -228,12 +226,10 @@ pub fn apply_event(
             payout_per_option: payout,
         } => {
             let r = round(&f);
-            expect_row(
-                client,
-                sql::ROUND_SETTLED,
-                params(&[v, &r, &price, &payout, b]),
-                || unknown_round(&r),
-            )?;
+            let p = params(&[v, &r, &price, &payout, b]);
+            without_nested_loops(client, |c| {
+                expect_row(c, sql::ROUND_SETTLED, p, || unknown_round(&r))
+            })??;
         }
         Event::BidPlaced {
             round: f,

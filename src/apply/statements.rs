@@ -91,7 +91,8 @@ SELECT count(*) FROM r"#;
 
 /// AuctionEnded, rounds and LPs: $1 vault, $2 round, $3 clearing price, $4 options sold,
 /// $5 unsold liquidity U, $6 block. P = clearing price · sold; vault unlocked += P + U, locked −= U;
-/// each LP with s > 0: unlocked += ⌊(P+U)·s/S⌋, locked = ⌊(S−U)·s/S⌋.
+/// each LP with s > 0: unlocked += ⌊(P+U)·s/S⌋, locked = ⌊(S−U)·s/S⌋. Run without nested loops
+/// (see `without_nested_loops`).
 pub const AUCTION_ENDED: &str = r#"
 WITH r AS (
     UPDATE public."Option_Rounds" SET state = 'Running', clearing_price = $3::numeric, sold_options = $4::numeric,
@@ -124,9 +125,7 @@ ON CONFLICT (address, round_address) DO UPDATE
 /// OptionRoundSettled: $1 vault, $2 round, $3 settlement price, $4 payout per option, $5 block.
 /// R = S − U − payout·sold; Q = the round's queued liquidity; vault: stash ⌊R·Q/S⌋, locked 0,
 /// stashed += stash, unlocked += R − stash; each LP with s > 0: locked 0, stashed += ⌊R·q/S⌋,
-/// unlocked += ⌊R·s/S⌋ − ⌊R·q/S⌋. The LPs' q come as one jsonb map (exact numerics), looked
-/// up per LP: a join would leave the plan to table statistics, and on fresh tables the
-/// planner scans the whole queue once per LP. (MATERIALIZED: inlined, it is rebuilt per LP.)
+/// unlocked += ⌊R·s/S⌋ − ⌊R·q/S⌋. Run without nested loops (see `without_nested_loops`).
 pub const ROUND_SETTLED: &str = r#"
 WITH r AS (
     UPDATE public."Option_Rounds" SET state = 'Settled', settlement_price = $3::numeric, payout_per_option = $4::numeric,
@@ -134,8 +133,6 @@ WITH r AS (
                                  - $4::numeric * coalesce(sold_options, 0)
      WHERE address = $2 AND vault_address = $1
     RETURNING coalesce(starting_liquidity, 0) AS s_total, remaining_liquidity AS rem, coalesce(queued_liquidity, 0) AS q_total),
-q AS MATERIALIZED (
-    SELECT coalesce(jsonb_object_agg(address, queued_liquidity), '{}') AS m FROM public."Queued_Liquidity" WHERE round_address = $2),
 v AS (
     UPDATE public."VaultStates" v
        SET locked_balance = 0,
@@ -147,11 +144,12 @@ v AS (
 l AS (
     UPDATE public."Liquidity_Providers" l
        SET locked_balance = 0,
-           stashed_balance = l.stashed_balance + div(r.rem * coalesce((q.m ->> x.lp_address)::numeric, 0), r.s_total),
+           stashed_balance = l.stashed_balance + div(r.rem * coalesce(q.queued_liquidity, 0), r.s_total),
            unlocked_balance = l.unlocked_balance + div(r.rem * x.starting_liquidity, r.s_total)
-                              - div(r.rem * coalesce((q.m ->> x.lp_address)::numeric, 0), r.s_total),
+                              - div(r.rem * coalesce(q.queued_liquidity, 0), r.s_total),
            latest_block = $5::numeric
-      FROM r, q, evp.lp_round_liquidity x
+      FROM r, evp.lp_round_liquidity x
+      LEFT JOIN public."Queued_Liquidity" q ON q.round_address = x.round_address AND q.address = x.lp_address
      WHERE x.round_address = $2 AND l.vault_address = $1 AND l.address = x.lp_address AND r.s_total > 0)
 SELECT count(*) FROM r"#;
 
