@@ -58,6 +58,13 @@ BEGIN
         PERFORM evp.require_columns('public.events',
             ARRAY['event_nonce', 'block_number', 'block_hash', 'vault_address', 'event_name',
                   'event_keys', 'event_data', 'transaction_hash']);
+        -- The apply path reads a block's events by number: without an index each block would
+        -- scan every event ever indexed. The index belongs to the indexer's table (it stays
+        -- with DROP EXTENSION and is dumped with the table).
+        IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                        WHERE i.indrelid = 'public.events'::regclass AND a.attname = 'block_number') THEN
+            CREATE INDEX events_block_number_idx ON public.events (block_number);
+        END IF;
     END IF;
 END $$;
 

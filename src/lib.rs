@@ -37,6 +37,8 @@ pgrx::extension_sql_file!(
     name = "triggers",
     requires = ["journal"]
 );
+// Last in the install script: the worker, waiting for CREATE EXTENSION, starts at its commit.
+pgrx::extension_sql!("SELECT evp.wake_worker();", name = "wake_worker", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -1,12 +1,20 @@
 //! `evp.worker_status()`: the background worker's shared-memory state, for `evp_status()`
-//! (sql/status.sql).
+//! (sql/status.sql); `evp.wake_worker()`, called by the install script.
 
-use crate::worker::{preloaded, WorkerState, STATUS};
+use crate::worker::{preloaded, wake_at_commit, WorkerState, STATUS};
 use pgrx::prelude::*;
 
 #[pg_schema]
 mod evp {
     use super::*;
+
+    /// Wakes the worker when the transaction commits. The install script calls it, so that
+    /// history already in the indexer's tables is applied as soon as CREATE EXTENSION
+    /// commits, not up to `evp.naptime` later.
+    #[pg_extern]
+    fn wake_worker() {
+        wake_at_commit();
+    }
 
     /// One row: whether the library is preloaded, and the worker's pid, state, counters and
     /// last error (NULLs when it is not preloaded).

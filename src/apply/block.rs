@@ -31,16 +31,30 @@ SELECT b.block_hash, b.timestamp::text, b.status,
   FROM public.starknet_blocks b, (SELECT max(block_number) AS tip FROM evp.applied_blocks) t
  WHERE b.block_number = $1::numeric"#;
 
-/// The block's events not applied yet, in vault then nonce order. `from_address` is optional
-/// in the indexer's table, hence the row-to-jsonb lookup.
-const BLOCK_EVENTS: &str = r#"
-SELECT e.vault_address::text, e.event_nonce, e.event_name::text, e.event_keys::text[], e.event_data::text[],
-       to_jsonb(e) ->> 'from_address'
+/// The block's events not applied yet, in vault then nonce order, with `$emitter` (the
+/// optional `from_address` column, or NULL where the indexer's table has none).
+macro_rules! block_events {
+    ($emitter:literal) => {
+        concat!(
+            "SELECT e.vault_address::text, e.event_nonce, e.event_name::text, e.event_keys::text[], ",
+            "e.event_data::text[], ",
+            $emitter,
+            r#"
   FROM public.events e
   LEFT JOIN evp.vault_progress p ON p.vault_address = evp.normalize_felt(e.vault_address)
  WHERE e.block_number = $1::numeric AND evp.normalize_felt(e.block_hash) = evp.normalize_felt($2)
    AND e.event_nonce > coalesce(p.last_nonce, 0)
- ORDER BY evp.normalize_felt(e.vault_address), e.event_nonce"#;
+ ORDER BY evp.normalize_felt(e.vault_address), e.event_nonce"#
+        )
+    };
+}
+const BLOCK_EVENTS_WITH_EMITTER: &str = block_events!("e.from_address::text");
+const BLOCK_EVENTS: &str = block_events!("NULL::text");
+/// Whether the indexer's `events` table has `from_address` (asked per block: it may be added
+/// while we run).
+const HAS_EMITTER: &str = r#"
+SELECT EXISTS (SELECT FROM pg_attribute
+                WHERE attrelid = 'public.events'::regclass AND attname = 'from_address' AND NOT attisdropped)"#;
 
 /// Bookkeeping after a block (or its late events): per-vault last nonce, the block's
 /// counters, and pruning of the journal behind the horizon. $1 block,
@@ -337,9 +351,15 @@ impl Tally {
 }
 
 fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
+    let has_emitter = spi(spi(run(client, HAS_EMITTER, &[])).first().get_one::<bool>());
+    let statement = if has_emitter == Some(true) {
+        BLOCK_EVENTS_WITH_EMITTER
+    } else {
+        BLOCK_EVENTS
+    };
     let table = spi(run(
         client,
-        BLOCK_EVENTS,
+        statement,
         &[block.number.clone().into(), block.hash.clone().into()],
     ));
     table

@@ -162,6 +162,11 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
     WORKER_PROCNO.get().store(-1, Ordering::Release);
     status::set(WorkerState::Stopped, guc::BATCH_SIZE.get());
     log!("event_processor worker stopped");
+    // SAFETY: ends this process, as a background worker may. Exit code 1: unless the
+    // postmaster is shutting down, it starts the worker again after its restart time; a
+    // pg_terminate_backend() or DROP DATABASE … WITH (FORCE) must not stop the worker for good
+    // (exit code 0 would unregister it).
+    unsafe { pg_sys::proc_exit(1) };
 }
 
 fn run_batch(max_blocks: i64) -> Batch {

@@ -111,6 +111,17 @@ for _ in $(seq 50); do [ "$(q -At -c 'SELECT worker_batch_size FROM evp_status')
 [ "$(q -At -c 'SELECT worker_pid FROM evp_status')" = "$pid" ] || fail "the worker restarted on SIGHUP"
 echo "ok worker: SIGHUP: evp.batch_size 100 -> 7 in the running worker (pid $pid unchanged)"
 
+# 4b. Terminated outside a shutdown (pg_terminate_backend, DROP DATABASE … WITH (FORCE)), the
+# worker is started again.
+q -c "SELECT pg_terminate_backend($pid)" >/dev/null
+for _ in $(seq 50); do
+    new_pid=$(q -At -c "SELECT worker_pid FROM evp_status WHERE worker_state <> 'stopped'")
+    [ -n "$new_pid" ] && [ "$new_pid" != "$pid" ] && break; sleep 0.1
+done
+[ -n "$new_pid" ] && [ "$new_pid" != "$pid" ] || fail "the worker did not come back after pg_terminate_backend"
+echo "ok worker: terminated (pid $pid), started again (pid $new_pid)"
+pid=$new_pid
+
 # 5. A bad block does not kill the worker: under evp.on_error = abort it stays pending and the
 # error shows in evp_status(); once the indexer removes it, the worker goes on.
 q <<'SQL' >/dev/null

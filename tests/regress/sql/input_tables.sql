@@ -24,10 +24,14 @@ SELECT c.relname, d.objid IS NOT NULL AS extension_member
   FROM pg_class c LEFT JOIN pg_depend d ON d.objid = c.oid AND d.deptype = 'e'
  WHERE c.relname IN ('starknet_blocks', 'events') ORDER BY 1;
 SELECT attname FROM pg_attribute WHERE attrelid = 'events'::regclass AND attname = 'from_address';
+-- The apply path reads events by block number: an adopted events table without an index on it
+-- gets one (the indexer's, like the table: it stays after DROP EXTENSION).
+SELECT indexrelid::regclass AS index, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'events'::regclass;
 
 DROP EXTENSION event_processor;
 SELECT block_number, block_hash FROM starknet_blocks;
-SELECT to_regclass('events') AS events, to_regclass('"VaultStates"') AS vault_states;
+SELECT to_regclass('events') AS events, to_regclass('"VaultStates"') AS vault_states,
+       to_regclass('events_block_number_idx') AS events_index;
 
 -- Tables the extension created itself also survive DROP EXTENSION, rows included.
 DROP TABLE starknet_blocks, events;
