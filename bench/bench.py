@@ -81,6 +81,18 @@ def wait_applied(db, timeout=600):
     raise RuntimeError(f"{db}: blocks still pending after {timeout} s")
 
 
+def wait_worker_connected(admin, db, timeout=30):
+    """The worker, restarted when its database was dropped, is connected and waiting (so the
+    measurement does not include its restart delay)."""
+    probe = ("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'event_processor worker' "
+             "AND datname = %s)")
+    deadline = time.time() + timeout
+    while not admin.execute(probe, (db,)).fetchone()[0]:
+        if time.time() > deadline:
+            raise RuntimeError(f"the worker did not connect to {db} within {timeout} s")
+        time.sleep(0.05)
+
+
 def digest(db):
     with connect(db) as c:
         return c.execute('SELECT md5(string_agg(v::text, \'|\' ORDER BY v::text)) FROM (SELECT address, unlocked_balance, '
@@ -169,6 +181,7 @@ def main():
     def worker_run():
         fresh_db(admin, "bench_worker", extension=False)
         insert_chain("bench_worker", blocks, "off")
+        wait_worker_connected(admin, "bench_worker")
         with connect("bench_worker") as c:
             c.execute("CREATE EXTENSION event_processor")
             t0 = time.perf_counter()

@@ -46,8 +46,11 @@ SELECT pg_catalog.pg_extension_config_dump('evp.journal_seq', '');
 -- - evp."changed_<table>"(), fired once per statement (a per-row trigger would cost a function
 --   call per row): while a block is applied, it appends the images of the rows the statement
 --   changed and writes their history (SPEC section 2: one row per entity and block, with the
---   balances at the end of the block, so a later write in the block updates the row; not
---   while restoring a dump, whose COPY brings the history rows itself). It sends {"operation": "insert"|"update"|"delete", "payload": row} per row on
+--   balances at the end of the block; not while restoring a dump, whose COPY brings the
+--   history rows itself). A statement that writes rows that may have history at the block
+--   already (their latest_block is the block, or a later one when late events of an older
+--   block are applied) upserts; the others insert without conflict checks, which cost as much
+--   as the insert when a block writes every LP of a vault. It sends {"operation": "insert"|"update"|"delete", "payload": row} per row on
 --   the table's channel unless evp.notify is off (pg_notify is delivered at commit, so a
 --   rolled-back block sends nothing). As in the PostgreSQL manual's audit example, each branch
 --   names only the transition tables its trigger has. (A transition table's rows are records:
@@ -109,16 +112,25 @@ BEGIN
                 END IF;$n$, t.channel) END;
         history := CASE WHEN t.history IS NULL THEN '' ELSE format($h$
                 IF blk IS NOT NULL AND TG_OP <> 'DELETE' THEN
-                    INSERT INTO %1$s (%2$s, block_number, unlocked_balance, locked_balance, stashed_balance)
-                    SELECT %3$s, blk, n.unlocked_balance, n.locked_balance, n.stashed_balance FROM new_rows n
-                    ON CONFLICT (%2$s, block_number) DO UPDATE
-                       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
-                           stashed_balance = EXCLUDED.stashed_balance;
+                    IF TG_OP = 'UPDATE' THEN
+                        rewritten := EXISTS (SELECT FROM old_rows o WHERE o.latest_block >= blk);
+                    END IF;
+                    IF rewritten THEN
+                        INSERT INTO %1$s (%2$s, block_number, unlocked_balance, locked_balance, stashed_balance)
+                        SELECT %3$s, blk, n.unlocked_balance, n.locked_balance, n.stashed_balance FROM new_rows n
+                        ON CONFLICT (%2$s, block_number) DO UPDATE
+                           SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
+                               stashed_balance = EXCLUDED.stashed_balance;
+                    ELSE
+                        INSERT INTO %1$s (%2$s, block_number, unlocked_balance, locked_balance, stashed_balance)
+                        SELECT %3$s, blk, n.unlocked_balance, n.locked_balance, n.stashed_balance FROM new_rows n;
+                    END IF;
                 END IF;$h$, t.history, keys, key_n) END;
         EXECUTE format($f$
             CREATE FUNCTION evp.%I() RETURNS trigger LANGUAGE plpgsql AS $body$
             DECLARE
                 blk numeric := nullif(current_setting('evp.applying_block', true), '')::numeric;
+                rewritten boolean := false;  -- some rows have history at this block already
             BEGIN
                 IF blk IS NULL THEN
                     NULL;

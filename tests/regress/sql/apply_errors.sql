@@ -90,6 +90,11 @@ SELECT count(*) AS applied_after_block_5 FROM evp.applied_blocks WHERE block_num
 COMMIT;
 SELECT unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE address = '0xf';
 
+-- A late event of block 5, arriving after block 6 wrote the same LP: applied; the LP's history
+-- row of block 5 (already there) follows the balance it leaves.
+SELECT t.liquidity(5, 'Deposit', '0xf', 1, 9, 16);
+SELECT block_number, unlocked_balance FROM "Liquidity_Providers_Historic" WHERE address = '0xf' ORDER BY 1;
+
 -- A new block below the applied tip is refused: the chain must be reverted first.
 SELECT t.block(0);
 
