@@ -223,18 +223,31 @@ def main():
                  f"insert {ext_insert:.2f} s + apply {ext_apply:.2f} s, {ext.statements:,} statements"))
     assert digest("bench_ext") == digest("bench_sync"), "external baseline and sync states differ"
 
-    scale_rows, peak = [], ""
+    scale_rows, peak, largest_end = [], "", None
     for lps in [int(x) for x in a.scale.split(",") if x]:
         t, peak = scale(admin, lps)
+        largest_end = (lps, t["AuctionEnded"])
         for name in ("AuctionStarted", "AuctionEnded", "OptionRoundSettled"):
             scale_rows.append((f"scale: {name}, {lps:,} LPs", f"{t[name] * 1000:.1f} ms",
                                f"{t[name] / lps * 1e6:.2f} µs per LP", ""))
     rows += scale_rows
 
+    # The targets, judged on this run's figures.
+    targets = [
+        ("sync ≤ 3× the floor", f"{sync / floor:.2f}×", sync / floor <= 3),
+        ("≥ 5× faster than the external baseline", f"{ext_total / sync:.2f}×", ext_total / sync >= 5),
+        ("worker ≥ 10,000 events/s", f"{n_events / worker:,.0f} events/s", n_events / worker >= 10_000),
+        ("revert ≤ 1.5× apply", f"{revert / reapply:.2f}×", revert / reapply <= 1.5),
+    ]
+    if largest_end and largest_end[0] == 100_000:
+        targets.append(("100k-LP auction end ≤ 2 s", f"{largest_end[1]:.2f} s", largest_end[1] <= 2))
+
     width = max(len(r[0]) for r in rows)
     for r in rows:
         print(f"{r[0]:<{width}}  {r[1]:>10}  {r[2]:>18}  {r[3]}", flush=True)
     print(f"peak backend memory (VmHWM) of the largest scale run: {peak}")
+    for name, value, met in targets:
+        print(f"target {name}: {value}, {'met' if met else 'missed'}")
     with open(a.out, "w") as out:
         out.write("# Benchmarks\n\n")
         out.write(f"Produced by `{a.command}` on {time.strftime('%Y-%m-%d')}; machine: {machine()}.\n")
@@ -247,6 +260,10 @@ def main():
         for r in rows:
             out.write(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} |\n")
         out.write(f"\nPeak memory (VmHWM) of the backend after the largest scale run: {peak}.\n")
+        out.write("\n| target | this run | |\n|---|---|---|\n")
+        for name, value, met in targets:
+            out.write(f"| {name} | {value} | {'met' if met else 'missed'} |\n")
+        out.write("\nSee the README (Benchmarks) for what profiling found and what remains.\n")
     print(f"wrote {a.out}")
 
 

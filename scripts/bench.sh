@@ -25,4 +25,4 @@ evp.naptime = 100
 evp.batch_size = 100
 shared_buffers = '1GB'
 synchronous_commit = on" start_cluster
-"$VENV/bin/python" bench/bench.py --command "scripts/bench.sh $*" "$@"
+"$VENV/bin/python" bench/bench.py --command "scripts/bench.sh${*:+ $*}" "$@"

@@ -148,18 +148,20 @@ BEGIN
         EXECUTE format('CREATE TRIGGER evp_changes_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows '
                        'FOR EACH STATEMENT EXECUTE FUNCTION evp.%I()', t.tbl, 'changed_' || t.relname);
 
-        -- Reverting: rows the block inserted (first image NULL) are deleted, rows it changed
-        -- restored as UPDATEs (readers get "update" for those and "delete" for the others), rows
-        -- it deleted inserted again. A composite IS NULL only when all its fields are, hence
+        -- Reverting, for the tables the block wrote: rows it inserted (first image NULL) are
+        -- deleted, rows it changed restored as UPDATEs (readers get "update" for those and
+        -- "delete" for the others), rows it deleted inserted again. A composite IS NULL only when all its fields are, hence
         -- IS [NOT] DISTINCT FROM NULL for "no image".
         first_images := format('(SELECT DISTINCT ON (%1$s) %1$s, old FROM %2$s WHERE at_block = blk ORDER BY %1$s, seq)',
                                keys, j);
         revert_sql := revert_sql || format($r$
-    DELETE FROM %1$s x USING %2$s j WHERE j.old IS NOT DISTINCT FROM NULL AND %3$s;
-    UPDATE %1$s x SET (%4$s) = ROW(%5$s) FROM %2$s j WHERE j.old IS DISTINCT FROM NULL AND %3$s;
-    INSERT INTO %1$s (%4$s) SELECT %5$s FROM %2$s j
-     WHERE j.old IS DISTINCT FROM NULL AND NOT EXISTS (SELECT FROM %1$s x WHERE %3$s);
-    DELETE FROM %6$s WHERE at_block = blk;$r$, t.tbl, first_images, key_eq, cols, old_cols, j);
+    IF EXISTS (SELECT FROM %6$s WHERE at_block = blk) THEN
+        DELETE FROM %1$s x USING %2$s j WHERE j.old IS NOT DISTINCT FROM NULL AND %3$s;
+        UPDATE %1$s x SET (%4$s) = ROW(%5$s) FROM %2$s j WHERE j.old IS DISTINCT FROM NULL AND %3$s;
+        INSERT INTO %1$s (%4$s) SELECT %5$s FROM %2$s j
+         WHERE j.old IS DISTINCT FROM NULL AND NOT EXISTS (SELECT FROM %1$s x WHERE %3$s);
+        DELETE FROM %6$s WHERE at_block = blk;
+    END IF;$r$, t.tbl, first_images, key_eq, cols, old_cols, j);
         -- The lower bound makes the prune a bounded index range: with a bare <= on a parameter
         -- the generic plan estimates a third of the table and scans all of it.
         prune_sql := prune_sql || format($p$

@@ -221,29 +221,18 @@ fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     let mut tally = Tally::default();
     let mut liquidity = LiquidityRun::default();
     for (i, row) in rows.iter().enumerate() {
-        match liquidity_change(row) {
-            Some((vault, change)) => {
-                if !liquidity.continues(&vault) {
-                    apply_run(
-                        client,
-                        block,
-                        &rows,
-                        std::mem::take(&mut liquidity),
-                        &mut tally,
-                    );
-                }
-                liquidity.push(i, &vault, change);
-            }
-            None => {
-                apply_run(
-                    client,
-                    block,
-                    &rows,
-                    std::mem::take(&mut liquidity),
-                    &mut tally,
-                );
-                tally.apply(client, block, row);
-            }
+        let change = liquidity_change(row);
+        // Any other event, or one of another vault, ends the run so far.
+        if change
+            .as_ref()
+            .is_none_or(|(vault, _)| !liquidity.continues(vault))
+        {
+            let ended = std::mem::take(&mut liquidity);
+            apply_run(client, block, &rows, ended, &mut tally);
+        }
+        match change {
+            Some((vault, change)) => liquidity.push(i, &vault, change),
+            None => tally.apply(client, block, row),
         }
     }
     apply_run(client, block, &rows, liquidity, &mut tally);
