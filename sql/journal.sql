@@ -50,9 +50,9 @@ SELECT pg_catalog.pg_extension_config_dump('evp.journal_seq', '');
 --   history rows itself). A statement that writes rows that may have history at the block
 --   already (their latest_block is the block, or a later one when late events of an older
 --   block are applied) upserts; the others insert without conflict checks, which cost as much
---   as the insert when a block writes every LP of a vault. It sends {"operation": "insert"|"update"|"delete", "payload": row} per row on
---   the table's channel unless evp.notify is off (pg_notify is delivered at commit, so a
---   rolled-back block sends nothing). As in the PostgreSQL manual's audit example, each branch
+--   as the insert when a block writes every LP of a vault. It sends {"operation":
+--   "insert"|"update"|"delete", "payload": row} per row on the table's channel unless
+--   evp.notify is off (pg_notify is delivered at commit, so a rolled-back block sends nothing). As in the PostgreSQL manual's audit example, each branch
 --   names only the transition tables its trigger has. (A transition table's rows are records:
 --   ROW(o.*) makes one the table's type again.)
 -- - the statements of evp.revert_block(), evp.prune_journal(), evp.clear_state() and the rows
@@ -67,6 +67,7 @@ DECLARE
     key_n text;
     key_eq text;
     history text;
+    history_insert text;
     cols text;
     old_cols text;
     first_images text;
@@ -110,22 +111,23 @@ BEGIN
                            FROM new_rows n;
                     END IF;
                 END IF;$n$, t.channel) END;
+        history_insert := format('INSERT INTO %s (%s, block_number, unlocked_balance, locked_balance, stashed_balance) '
+                                 'SELECT %s, blk, n.unlocked_balance, n.locked_balance, n.stashed_balance FROM new_rows n',
+                                 t.history, keys, key_n);
         history := CASE WHEN t.history IS NULL THEN '' ELSE format($h$
                 IF blk IS NOT NULL AND TG_OP <> 'DELETE' THEN
                     IF TG_OP = 'UPDATE' THEN
                         rewritten := EXISTS (SELECT FROM old_rows o WHERE o.latest_block >= blk);
                     END IF;
                     IF rewritten THEN
-                        INSERT INTO %1$s (%2$s, block_number, unlocked_balance, locked_balance, stashed_balance)
-                        SELECT %3$s, blk, n.unlocked_balance, n.locked_balance, n.stashed_balance FROM new_rows n
+                        %1$s
                         ON CONFLICT (%2$s, block_number) DO UPDATE
                            SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
                                stashed_balance = EXCLUDED.stashed_balance;
                     ELSE
-                        INSERT INTO %1$s (%2$s, block_number, unlocked_balance, locked_balance, stashed_balance)
-                        SELECT %3$s, blk, n.unlocked_balance, n.locked_balance, n.stashed_balance FROM new_rows n;
+                        %1$s;
                     END IF;
-                END IF;$h$, t.history, keys, key_n) END;
+                END IF;$h$, history_insert, keys) END;
         EXECUTE format($f$
             CREATE FUNCTION evp.%I() RETURNS trigger LANGUAGE plpgsql AS $body$
             DECLARE
@@ -150,8 +152,8 @@ BEGIN
 
         -- Reverting, for the tables the block wrote: rows it inserted (first image NULL) are
         -- deleted, rows it changed restored as UPDATEs (readers get "update" for those and
-        -- "delete" for the others), rows it deleted inserted again. A composite IS NULL only when all its fields are, hence
-        -- IS [NOT] DISTINCT FROM NULL for "no image".
+        -- "delete" for the others), rows it deleted inserted again. A composite IS NULL only
+        -- when all its fields are, hence IS [NOT] DISTINCT FROM NULL for "no image".
         first_images := format('(SELECT DISTINCT ON (%1$s) %1$s, old FROM %2$s WHERE at_block = blk ORDER BY %1$s, seq)',
                                keys, j);
         revert_sql := revert_sql || format($r$

@@ -17,7 +17,8 @@ use std::panic::AssertUnwindSafe;
 /// wait: an unapplied block row lies between the tip and it (a REVERTED row there counts too:
 /// the blocks above it belong to the reverted fork until the indexer replaces them), or, when
 /// $2 (strict) is set, it does not follow the tip, neither as number tip + 1 nor by parent hash
-/// (its predecessor has not arrived yet).
+/// (its predecessor has not arrived yet). Also whether the indexer's `events` table has the
+/// optional `from_address` column (asked per block: it may be added while we run).
 const BLOCK_STATE: &str = r#"
 SELECT b.block_hash, b.timestamp::text, b.status,
        EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = b.block_number) AS applied,
@@ -27,7 +28,10 @@ SELECT b.block_hash, b.timestamp::text, b.status,
        OR ($2::boolean AND t.tip IS NOT NULL AND b.block_number > t.tip + 1
            AND evp.normalize_felt(b.parent_hash) IS DISTINCT FROM
                (SELECT evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a WHERE a.block_number = t.tip))
-       AS predecessor_pending
+       AS predecessor_pending,
+       EXISTS (SELECT FROM pg_attribute
+                WHERE attrelid = 'public.events'::regclass AND attname = 'from_address' AND NOT attisdropped)
+       AS events_have_emitter
   FROM public.starknet_blocks b, (SELECT max(block_number) AS tip FROM evp.applied_blocks) t
  WHERE b.block_number = $1::numeric"#;
 
@@ -50,11 +54,6 @@ macro_rules! block_events {
 }
 const BLOCK_EVENTS_WITH_EMITTER: &str = block_events!("e.from_address::text");
 const BLOCK_EVENTS: &str = block_events!("NULL::text");
-/// Whether the indexer's `events` table has `from_address` (asked per block: it may be added
-/// while we run).
-const HAS_EMITTER: &str = r#"
-SELECT EXISTS (SELECT FROM pg_attribute
-                WHERE attrelid = 'public.events'::regclass AND attname = 'from_address' AND NOT attisdropped)"#;
 
 /// Bookkeeping after a block (or its late events): per-vault last nonce, the block's
 /// counters, and pruning of the journal behind the horizon. $1 block,
@@ -195,11 +194,13 @@ fn block_state(
     let applied = spi(row.get::<bool>(4)).unwrap_or(false);
     let tip: Option<String> = spi(row.get(5));
     let predecessor_pending = spi(row.get::<bool>(6)).unwrap_or(false);
+    let events_have_emitter = spi(row.get::<bool>(7)).unwrap_or(false);
     Some((
         BlockCtx {
             number: number.to_owned(),
             hash,
             timestamp,
+            events_have_emitter,
         },
         status,
         applied,
@@ -340,8 +341,7 @@ impl Tally {
 }
 
 fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
-    let has_emitter = spi(spi(run(client, HAS_EMITTER, &[])).first().get_one::<bool>());
-    let statement = if has_emitter == Some(true) {
+    let statement = if block.events_have_emitter {
         BLOCK_EVENTS_WITH_EMITTER
     } else {
         BLOCK_EVENTS

@@ -26,6 +26,8 @@ pub struct BlockCtx {
     pub number: String,
     pub hash: String,
     pub timestamp: String,
+    /// Whether the indexer's `events` table has the optional `from_address` column.
+    pub events_have_emitter: bool,
 }
 
 pub enum Applied {
