@@ -102,7 +102,7 @@ BEGIN
         PERFORM pg_catalog.pg_extension_config_dump(j::regclass, '');
 
         notify := CASE WHEN t.channel IS NULL THEN '' ELSE format($n$
-                IF lower(coalesce(current_setting('evp.notify', true), 'on')) NOT IN ('off', 'false', 'no', '0') THEN
+                IF evp.enabled('evp.notify') THEN
                     IF TG_OP = 'DELETE' THEN
                         PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "delete", "payload" : ' || row_to_json(o)::text || '}')
                            FROM old_rows o;

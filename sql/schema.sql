@@ -207,6 +207,28 @@ CREATE TABLE evp.late_blocks (
     block_number numeric(78,0) PRIMARY KEY
 );
 
+-- Blocks with events but no row in starknet_blocks (SPEC 7.1: the Pitch Lake indexer writes
+-- none for a vault's deployment block and for the blocks it catches up after a restart; a
+-- block whose row follows in the same transaction is here until the row arrives). Applied at
+-- their own number by src/catchup/rowless.rs; applied, or given a row, they leave.
+CREATE TABLE evp.rowless_blocks (
+    block_number numeric(78,0) NOT NULL,
+    block_hash varchar(66) NOT NULL,          -- normalised
+    -- The transaction that saw its events arrive without a row (the row may still follow in
+    -- it); NULL when it is known to have none.
+    noted_in xid8 DEFAULT pg_catalog.pg_current_xact_id(),
+    PRIMARY KEY (block_number, block_hash)
+);
+
+-- Blocks the indexer reverted or deleted: their events are never applied again unless a row
+-- with that hash comes back. A REVERTED row that the extension removes for its replacement
+-- (SPEC 7.3) stays known here.
+CREATE TABLE evp.reverted_blocks (
+    block_number numeric(78,0) NOT NULL,
+    block_hash varchar(66) NOT NULL,          -- normalised
+    PRIMARY KEY (block_number, block_hash)
+);
+
 CREATE TABLE evp.failed_events (
     block_number numeric(78,0) NOT NULL,
     block_hash varchar(66) NOT NULL,
@@ -232,6 +254,8 @@ SELECT pg_catalog.pg_extension_config_dump('evp.vault_progress', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.lp_round_liquidity', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.failed_events', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.late_blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.rowless_blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.reverted_blocks', '');
 
 -- Notifications ({"operation", "payload": row} on vault_update, lp_update, or_update,
 -- ob_update and bids_update) are sent by the statement triggers of sql/journal.sql.
@@ -251,3 +275,56 @@ CREATE FUNCTION evp.normalize_felt(felt text) RETURNS text
 IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
     SELECT CASE WHEN felt IS NOT NULL THEN '0x' || coalesce(nullif(ltrim(lower(substr(felt, 3)), '0'), ''), '0') END
 $$;
+
+-- Whether a boolean evp.* setting is on (off, false, no or 0 turn it off; unset is on). Read
+-- as text: a trigger may run in a backend where the library has not defined the setting yet.
+CREATE FUNCTION evp.enabled(setting text) RETURNS boolean
+STABLE PARALLEL SAFE LANGUAGE sql AS $$
+    SELECT lower(coalesce(current_setting(setting, true), 'on')) NOT IN ('off', 'false', 'no', '0')
+$$;
+
+-- Whether the indexer's events table has the optional from_address column (asked per block:
+-- it may be added while the extension runs).
+CREATE FUNCTION evp.events_have_emitter() RETURNS boolean
+STABLE LANGUAGE sql AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute
+                    WHERE attrelid = 'public.events'::regclass AND attname = 'from_address' AND NOT attisdropped)
+$$;
+
+-- The blocks without a row that may be applied now: no row can come for them any more (they
+-- lie below the applied tip, or a transaction after the one that brought their events sees
+-- a row above them), and none is applied, reverted or a row at their number. A function, not
+-- a view: under pg_restore the indexer's tables do not exist yet when the extension is created.
+CREATE FUNCTION evp.ready_rowless_blocks() RETURNS TABLE (block_number numeric, block_hash varchar)
+STABLE LANGUAGE sql AS $$
+    SELECT r.block_number, r.block_hash
+      FROM evp.rowless_blocks r,
+           (SELECT max(a.block_number) AS n FROM evp.applied_blocks a) tip,
+           (SELECT max(b.block_number) AS n FROM public.starknet_blocks b WHERE b.status <> 'REVERTED') newest
+     WHERE (r.block_number < tip.n
+            OR (r.block_number < newest.n AND r.noted_in IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()))
+       AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = r.block_number)
+       AND NOT EXISTS (SELECT FROM evp.reverted_blocks x
+                        WHERE x.block_number = r.block_number AND x.block_hash = r.block_hash)
+       AND NOT EXISTS (SELECT FROM public.starknet_blocks b
+                        WHERE b.block_number = r.block_number AND b.status <> 'REVERTED')
+$$;
+
+-- Notes the blocks without a row from the events table itself: at CREATE EXTENSION for the
+-- history already there, and by evp_rebuild() (which makes the applied ones pending again).
+CREATE FUNCTION evp.note_rowless_blocks() RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO evp.rowless_blocks (block_number, block_hash, noted_in)
+    SELECT DISTINCT e.block_number, evp.normalize_felt(e.block_hash), NULL::xid8 FROM public.events e
+     WHERE NOT EXISTS (SELECT FROM public.starknet_blocks b
+                        WHERE b.block_number = e.block_number
+                          AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(e.block_hash))
+       AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = e.block_number)
+    ON CONFLICT DO NOTHING
+$$;
+DO $$
+BEGIN
+    IF current_setting('application_name') <> 'pg_restore' THEN
+        PERFORM evp.note_rowless_blocks();
+    END IF;
+END $$;

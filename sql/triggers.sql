@@ -1,8 +1,8 @@
 -- The indexer's tables drive the extension: inserting a block applies it, inserting events
 -- for an applied block applies them, deleting a block or marking it REVERTED reverts it.
 -- Plain PL/pgSQL wrappers: the Rust entry points (evp.block_inserted, evp.events_inserted,
--- evp.block_reverted) are created elsewhere in the install script, and PL/pgSQL resolves them
--- at run time.
+-- evp.block_reverted, evp.driver_events_inserted) are created elsewhere in the install
+-- script, and PL/pgSQL resolves them at run time.
 
 CREATE FUNCTION evp.on_block_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -11,23 +11,49 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Events inserted after their block was applied belong to that block and are applied now.
+-- New events: those of a block without a row (yet) are noted in evp.rowless_blocks (SPEC 7.1:
+-- a vault's deployment block and the indexer's catch-up blocks get none; a live block's row
+-- follows in the same transaction and removes the note); those of an applied block belong to
+-- it and are applied now. The Rust side is called only when there is something to apply.
 CREATE FUNCTION evp.on_events_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    late numeric[];
 BEGIN
-    PERFORM evp.events_inserted(array_agg(DISTINCT n.block_number ORDER BY n.block_number))
-       FROM new_events n JOIN evp.applied_blocks a ON a.block_number = n.block_number
-      WHERE evp.normalize_felt(a.block_hash) = evp.normalize_felt(n.block_hash)
-     HAVING count(*) > 0;
+    INSERT INTO evp.rowless_blocks (block_number, block_hash)
+    SELECT DISTINCT n.block_number, evp.normalize_felt(n.block_hash) FROM new_events n
+     WHERE NOT EXISTS (SELECT FROM public.starknet_blocks b
+                        WHERE b.block_number = n.block_number
+                          AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(n.block_hash))
+       AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = n.block_number)
+    ON CONFLICT DO NOTHING;
+    SELECT array_agg(DISTINCT n.block_number ORDER BY n.block_number) INTO late
+      FROM new_events n JOIN evp.applied_blocks a ON a.block_number = n.block_number
+     WHERE evp.normalize_felt(a.block_hash) = evp.normalize_felt(n.block_hash);
+    IF late IS NOT NULL OR (FOUND AND EXISTS (SELECT FROM evp.ready_rowless_blocks())) THEN
+        PERFORM evp.events_inserted(late);
+    END IF;
     RETURN NULL;
 END $$;
 
+-- The indexer says block (number, hash) is gone: remembered, so that its events are never
+-- applied again unless a row with that hash comes back.
+CREATE FUNCTION evp.note_reverted(block_number numeric, block_hash text) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO evp.reverted_blocks (block_number, block_hash)
+    VALUES (block_number, evp.normalize_felt(block_hash)) ON CONFLICT DO NOTHING
+$$;
+
 -- Reorgs arrive as DELETE FROM starknet_blocks or UPDATE … SET status = 'REVERTED'; an UPDATE
--- that brings a block row back (status or hash changed) counts as a new block.
+-- that brings a block row back (status or hash changed) counts as a new block. A REVERTED row
+-- was reverted when it became one.
 CREATE FUNCTION evp.on_block_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
+    PERFORM evp.note_reverted(OLD.block_number, OLD.block_hash);
+    IF OLD.status IS DISTINCT FROM 'REVERTED' THEN
+        PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -37,6 +63,7 @@ BEGIN
     IF OLD.status IS DISTINCT FROM 'REVERTED'
        AND (NEW.status = 'REVERTED' OR NEW.block_hash IS DISTINCT FROM OLD.block_hash
             OR NEW.block_number IS DISTINCT FROM OLD.block_number) THEN
+        PERFORM evp.note_reverted(OLD.block_number, OLD.block_hash);
         PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
     END IF;
     IF NEW.status IS DISTINCT FROM 'REVERTED' AND (OLD.status = 'REVERTED'
@@ -46,7 +73,21 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- The legacy indexer's queue of block and vault notices (see src/apply/driver.rs).
+-- A replacement block (SPEC 7.3): the Pitch Lake indexer marks reorganised blocks REVERTED and
+-- then inserts the new fork at the same numbers, which the table's key on block_number alone
+-- refuses. The REVERTED row (reverted already) is removed first, its hash remembered by the
+-- DELETE trigger, so the INSERT succeeds. evp.replace_reverted_blocks = off leaves the table
+-- to its key.
+CREATE FUNCTION evp.on_block_replace() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF evp.enabled('evp.replace_reverted_blocks') THEN
+        DELETE FROM public.starknet_blocks WHERE block_number = NEW.block_number AND status = 'REVERTED';
+    END IF;
+    RETURN NEW;
+END $$;
+
+-- The indexer's queue of block and vault notices (see src/catchup/driver.rs).
 CREATE FUNCTION evp.on_driver_events_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -59,21 +100,24 @@ END $$;
 DO $$
 BEGIN
     IF to_regclass('public.starknet_blocks') IS NOT NULL THEN
+        CREATE TRIGGER evp_replace_reverted BEFORE INSERT ON public.starknet_blocks
+            FOR EACH ROW EXECUTE FUNCTION evp.on_block_replace();
         CREATE TRIGGER evp_apply_block AFTER INSERT ON public.starknet_blocks
             FOR EACH ROW EXECUTE FUNCTION evp.on_block_insert();
         CREATE TRIGGER evp_revert_block AFTER DELETE ON public.starknet_blocks
             FOR EACH ROW EXECUTE FUNCTION evp.on_block_delete();
         CREATE TRIGGER evp_block_status AFTER UPDATE ON public.starknet_blocks
             FOR EACH ROW EXECUTE FUNCTION evp.on_block_update();
+        ALTER TRIGGER evp_replace_reverted ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
         ALTER TRIGGER evp_apply_block ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
         ALTER TRIGGER evp_revert_block ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
         ALTER TRIGGER evp_block_status ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
     END IF;
     IF to_regclass('public.events') IS NOT NULL THEN
-        CREATE TRIGGER evp_late_events AFTER INSERT ON public.events
+        CREATE TRIGGER evp_new_events AFTER INSERT ON public.events
             REFERENCING NEW TABLE AS new_events
             FOR EACH STATEMENT EXECUTE FUNCTION evp.on_events_insert();
-        ALTER TRIGGER evp_late_events ON public.events DEPENDS ON EXTENSION event_processor;
+        ALTER TRIGGER evp_new_events ON public.events DEPENDS ON EXTENSION event_processor;
     END IF;
     IF to_regclass('public.driver_events') IS NOT NULL THEN
         CREATE TRIGGER evp_driver_events AFTER INSERT ON public.driver_events

@@ -38,6 +38,10 @@ pub static DATABASE: GucSetting<Option<CString>> =
 pub static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
 /// Milliseconds the worker sleeps when idle, unless a commit wakes it first.
 pub static NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(1000);
+/// Whether inserting a block row at the number of a REVERTED row removes that row first
+/// (SPEC 7.3). Read as text by the trigger of sql/triggers.sql; defined here for its type,
+/// description and `SHOW`.
+pub static REPLACE_REVERTED: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// Blocks of undo journal kept behind the newest applied block.
 pub static JOURNAL_HORIZON: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 
@@ -97,6 +101,14 @@ pub fn init() {
         &JOURNAL_HORIZON,
         1,
         i32::MAX,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"evp.replace_reverted_blocks",
+        c"Let a block row be inserted at the number of a REVERTED row by removing that row first.",
+        c"The Pitch Lake indexer inserts the new fork of a reorg at the numbers of the rows it marked REVERTED; off leaves the INSERT to fail on the table's key.",
+        &REPLACE_REVERTED,
         GucContext::Userset,
         GucFlags::default(),
     );

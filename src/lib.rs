@@ -3,12 +3,15 @@
 //! The pipeline, one folder a stage:
 //! - [`decode`]: felts and event layouts → typed events (pure Rust, unit-tested without Postgres);
 //! - [`math`]: wide integers and the auction outcome (pure Rust);
-//! - `apply`: a block's events → output tables through cached SPI plans, in the inserting
+//! - `apply`: one block's events → output tables through cached SPI plans, in the calling
 //!   transaction;
 //! - `journal`: reverting applied blocks from the undo journal kept by `sql/journal.sql`;
+//! - `catchup`: which block goes next and when: block rows, blocks without a row, late events,
+//!   the indexer's `driver_events` queue, replays;
 //! - `worker`: the background worker for async mode and catch-up, woken by a latch at commit;
 //! - `api`: the SQL functions and trigger entry points, thin wrappers over the stages above;
-//! - `guc`: the `evp.*` settings;
+//! - `spi`, `error`, `guc`: cached plans and SPI helpers, errors for SQL callers, the `evp.*`
+//!   settings;
 //! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`) and the triggers on the
 //!   indexer's tables (`triggers.sql`) of the install script.
 
@@ -21,8 +24,11 @@ pub mod math;
 
 mod api;
 mod apply;
+mod catchup;
+mod error;
 mod guc;
 mod journal;
+mod spi;
 mod worker;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);

@@ -5,8 +5,9 @@
 //! triggers and these functions never interleave: no double apply, and no deadlock, since
 //! nothing touches the state tables before holding it.
 
-use crate::apply::{catch_up, lock};
-use crate::journal::{rebuild, reprocess, revert_from};
+use crate::catchup::{catch_up, rebuild, reprocess};
+use crate::journal::revert_from;
+use crate::spi::lock;
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 
@@ -21,10 +22,7 @@ pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 #[pg_schema]
 mod evp {
     use super::serialized;
-    use crate::apply::{
-        apply_block, apply_late_events, apply_pending, process_driver_events, record_late_blocks,
-        BlockOutcome,
-    };
+    use crate::catchup::{events_arrived, on_block_row, process_driver_events, record_late_blocks};
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
     use crate::worker::wake_at_commit;
@@ -36,14 +34,8 @@ mod evp {
     #[pg_extern]
     fn block_inserted(block_number: AnyNumeric) {
         match MODE.get() {
-            // Applying a block may unblock later ones inserted before it (a batch inserted newest
-            // first, say): they follow at once, in order.
             Mode::Sync => serialized(|client| {
-                if let BlockOutcome::Applied(_) =
-                    apply_block(client, &block_number.to_string(), true)
-                {
-                    apply_pending(client, None);
-                }
+                on_block_row(client, &block_number.to_string(), true);
             }),
             // The block row itself records that work is pending; the worker is woken at commit.
             Mode::Async => wake_at_commit(),
@@ -51,7 +43,9 @@ mod evp {
         }
     }
 
-    /// Called by the `events` insert trigger with the already-applied blocks that got new events.
+    /// Called by the `events` insert trigger with the already-applied blocks that got new
+    /// events (NULL when there are none but blocks without a row may be ready: see
+    /// sql/triggers.sql).
     #[pg_extern]
     fn events_inserted(block_numbers: Option<Vec<AnyNumeric>>) {
         let blocks: Vec<String> = block_numbers
@@ -60,13 +54,10 @@ mod evp {
             .map(ToString::to_string)
             .collect();
         match MODE.get() {
-            Mode::Sync => serialized(|client| {
-                for number in &blocks {
-                    apply_late_events(client, number);
-                }
-            }),
-            // Recorded in evp.late_blocks for the worker (or evp_catchup()).
-            // Only a note for the worker: no lock, so the indexer never waits for a batch.
+            Mode::Sync => serialized(|client| events_arrived(client, &blocks)),
+            // Recorded in evp.late_blocks for the worker (or evp_catchup()); blocks without a
+            // row are in evp.rowless_blocks already. Only a note for the worker: no lock, so
+            // the indexer never waits for a batch.
             Mode::Async | Mode::Off => Spi::connect_mut(|client| {
                 record_late_blocks(client, blocks);
                 wake_at_commit();
@@ -74,8 +65,8 @@ mod evp {
         }
     }
 
-    /// Called by the `driver_events` insert trigger (legacy indexer): handled now in sync mode,
-    /// by the worker otherwise.
+    /// Called by the `driver_events` insert trigger (the indexer's queue): handled now in
+    /// sync mode, by the worker otherwise.
     #[pg_extern]
     fn driver_events_inserted() {
         match MODE.get() {

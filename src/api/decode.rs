@@ -1,7 +1,7 @@
 //! `evp_decode_event(event_name, keys, data)`: the decoder, exposed to SQL.
 
-use super::raise;
 use crate::decode::{decode, infer_layout, is_round_event};
+use crate::error::raise;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 

@@ -1,39 +1,17 @@
-//! Blocks: which block may be applied now, its events in (vault, nonce) order, error
-//! handling per `evp.on_error`, and the bookkeeping that makes applying idempotent.
+//! One block: its events in (vault, nonce) order, error handling per `evp.on_error`, and the
+//! bookkeeping that makes applying idempotent. Which block goes next is `catchup`'s business.
 
 use super::event::{
     apply_event, liquidity_change, Applied, ApplyError, BlockCtx, EventRow, LiquidityRun,
 };
-use super::plans::{run, Param};
-use crate::api::raise;
+use crate::error::raise;
 use crate::guc::{OnError, JOURNAL_HORIZON, ON_ERROR};
+use crate::spi::{run, spi, Param};
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::pg_sys::{self, PgTryBuilder};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use std::panic::AssertUnwindSafe;
-
-/// The block row and where it stands: already applied, the applied tip, and whether it must
-/// wait: an unapplied block row lies between the tip and it (a REVERTED row there counts too:
-/// the blocks above it belong to the reverted fork until the indexer replaces them), or, when
-/// $2 (strict) is set, it does not follow the tip, neither as number tip + 1 nor by parent hash
-/// (its predecessor has not arrived yet). Also whether the indexer's `events` table has the
-/// optional `from_address` column (asked per block: it may be added while we run).
-const BLOCK_STATE: &str = r#"
-SELECT b.block_hash, b.timestamp::text, b.status,
-       EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = b.block_number) AS applied,
-       t.tip::text,
-       EXISTS (SELECT FROM public.starknet_blocks p
-                WHERE p.block_number < b.block_number AND p.block_number > coalesce(t.tip, -1))
-       OR ($2::boolean AND t.tip IS NOT NULL AND b.block_number > t.tip + 1
-           AND evp.normalize_felt(b.parent_hash) IS DISTINCT FROM
-               (SELECT evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a WHERE a.block_number = t.tip))
-       AS predecessor_pending,
-       EXISTS (SELECT FROM pg_attribute
-                WHERE attrelid = 'public.events'::regclass AND attname = 'from_address' AND NOT attisdropped)
-       AS events_have_emitter
-  FROM public.starknet_blocks b, (SELECT max(block_number) AS tip FROM evp.applied_blocks) t
- WHERE b.block_number = $1::numeric"#;
 
 /// The block's events not applied yet, in vault then nonce order, with `$emitter` (the
 /// optional `from_address` column, or NULL where the indexer's table has none).
@@ -55,9 +33,10 @@ macro_rules! block_events {
 const BLOCK_EVENTS_WITH_EMITTER: &str = block_events!("e.from_address::text");
 const BLOCK_EVENTS: &str = block_events!("NULL::text");
 
-/// Bookkeeping after a block (or its late events): per-vault last nonce, the block's
-/// counters, and pruning of the journal behind the horizon. $1 block,
-/// $2 hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed, $8 horizon.
+/// Bookkeeping after a block (or its late events): per-vault last nonce, the block's counters,
+/// its entry among the blocks without a row (if it is one: applied, it no longer waits), and
+/// pruning of the journal behind the horizon. $1 block, $2 hash, $3 vaults, $4 their last
+/// nonces, $5 applied, $6 ignored, $7 failed, $8 horizon.
 const BLOCK_DONE: &str = r#"
 WITH p AS (
     INSERT INTO evp.vault_progress (vault_address, last_nonce)
@@ -69,7 +48,9 @@ b AS (
     ON CONFLICT (block_number) DO UPDATE
        SET events_applied = evp.applied_blocks.events_applied + EXCLUDED.events_applied,
            events_ignored = evp.applied_blocks.events_ignored + EXCLUDED.events_ignored,
-           events_failed = evp.applied_blocks.events_failed + EXCLUDED.events_failed)
+           events_failed = evp.applied_blocks.events_failed + EXCLUDED.events_failed),
+r AS (
+    DELETE FROM evp.rowless_blocks WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2))
 SELECT evp.prune_journal($1::numeric - $8::numeric)"#;
 
 /// Marks the rows written from now on as changes of block $1 (see sql/journal.sql); '' ends it.
@@ -80,143 +61,9 @@ const EVENT_FAILED: &str = r#"
 INSERT INTO evp.failed_events (block_number, block_hash, vault_address, event_nonce, event_name, sqlstate, reason)
 VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)"#;
 
-/// Applied blocks that received events while the triggers were not applying (async mode).
-const RECORD_LATE: &str = r#"
-INSERT INTO evp.late_blocks (block_number) SELECT unnest($1::text[])::numeric ON CONFLICT DO NOTHING"#;
-const TAKE_LATE: &str = r#"
-DELETE FROM evp.late_blocks RETURNING block_number::text"#;
-
-/// Pending blocks, oldest first: unreverted, unapplied, above the applied tip.
-const PENDING_BLOCKS: &str = r#"
-SELECT block_number::text FROM public.starknet_blocks
- WHERE status <> 'REVERTED'
-   AND block_number > coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)
- ORDER BY block_number"#;
-
-/// What `apply_block` did.
-pub enum BlockOutcome {
-    /// Applied, with this many events.
-    Applied(i64),
-    /// An earlier block is not applied yet: this one waits its turn.
-    Pending,
-    /// Applied before (or reverted): nothing to do.
-    Skipped,
-}
-
-/// Applies block `number` if it is next in line. Called by the `starknet_blocks` trigger in
-/// sync mode (`strict`: the block must follow the tip) and by catch-up (blocks in number order).
-pub fn apply_block(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockOutcome {
-    let Some((block, status, applied, tip, predecessor_pending)) =
-        block_state(client, number, strict)
-    else {
-        return BlockOutcome::Skipped;
-    };
-    if applied || status == "REVERTED" {
-        return BlockOutcome::Skipped;
-    }
-    if let Some(tip) = tip.as_deref().filter(|t| !is_above(number, t)) {
-        raise(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("block {number} arrives at or below the applied tip {tip}; revert to below it first (evp_revert_to)"),
-        );
-    }
-    if predecessor_pending {
-        return BlockOutcome::Pending;
-    }
-    BlockOutcome::Applied(apply_events(client, &block))
-}
-
-/// Applies events that arrived after their block was applied (they belong to that block).
-pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) {
-    if let Some((block, _, true, _, _)) = block_state(client, number, false) {
-        apply_events(client, &block);
-    }
-}
-
-/// Notes blocks whose late events are left to the worker or `evp_catchup()`.
-pub fn record_late_blocks(client: &mut SpiClient<'_>, blocks: Vec<String>) {
-    if !blocks.is_empty() {
-        spi(run(client, RECORD_LATE, &[blocks.into()]));
-    }
-}
-
-/// Handles the legacy `driver_events` queue, applies late events recorded in async mode, then
-/// pending blocks in order, at most `max_blocks`; returns how many blocks and events were
-/// applied. What the worker and `evp_catchup()` run.
-pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
-    super::driver::process_driver_events(client);
-    let late: Vec<String> = spi(run(client, TAKE_LATE, &[]))
-        .filter_map(|r| spi(r.get(1)))
-        .collect();
-    for number in late {
-        apply_late_events(client, &number);
-    }
-    apply_pending(client, max_blocks)
-}
-
-/// Pending blocks in order, at most `max_blocks`.
-pub fn apply_pending(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
-    let pending: Vec<String> = spi(run(client, PENDING_BLOCKS, &[]))
-        .filter_map(|r| spi(r.get(1)))
-        .collect();
-    let (mut blocks, mut events) = (0, 0);
-    for number in pending {
-        if max_blocks.is_some_and(|m| blocks >= m) {
-            break;
-        }
-        match apply_block(client, &number, false) {
-            BlockOutcome::Applied(n) => {
-                blocks += 1;
-                events += n;
-            }
-            // Everything above waits for the same predecessor.
-            BlockOutcome::Pending => break,
-            BlockOutcome::Skipped => {}
-        }
-    }
-    (blocks, events)
-}
-
-fn block_state(
-    client: &mut SpiClient<'_>,
-    number: &str,
-    strict: bool,
-) -> Option<(BlockCtx, String, bool, Option<String>, bool)> {
-    let table = spi(run(
-        client,
-        BLOCK_STATE,
-        &[number.into(), strict.to_string().into()],
-    ));
-    let row = table.into_iter().next()?;
-    let hash: String = spi(row.get(1))?;
-    let timestamp: String = spi(row.get(2))?;
-    let status: String = spi(row.get(3))?;
-    let applied = spi(row.get::<bool>(4)).unwrap_or(false);
-    let tip: Option<String> = spi(row.get(5));
-    let predecessor_pending = spi(row.get::<bool>(6)).unwrap_or(false);
-    let events_have_emitter = spi(row.get::<bool>(7)).unwrap_or(false);
-    Some((
-        BlockCtx {
-            number: number.to_owned(),
-            hash,
-            timestamp,
-            events_have_emitter,
-        },
-        status,
-        applied,
-        tip,
-        predecessor_pending,
-    ))
-}
-
-/// Whether decimal `a` > decimal `b` (both non-negative integers as Postgres prints them).
-fn is_above(a: &str, b: &str) -> bool {
-    (a.len(), a) > (b.len(), b)
-}
-
 /// Applies the block's events not applied yet; returns how many were applied. Consecutive
 /// Deposits and Withdrawals of a vault go as one run (see `LiquidityRun`).
-fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
+pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     let rows = read_events(client, block);
     spi(run(client, JOURNAL_BLOCK, &[block.number.clone().into()]));
     let mut tally = Tally::default();
@@ -487,19 +334,4 @@ impl SubTransaction {
         pg_sys::MemoryContextSwitchTo(self.memory);
         pg_sys::CurrentResourceOwner = self.owner;
     }
-}
-
-/// pg_advisory_xact_lock key ("evp" in ASCII) that serialises every writer of the state: the
-/// triggers, the SQL functions and the worker.
-const LOCK: &str = "SELECT pg_advisory_xact_lock(7763568)";
-
-/// Takes the extension's lock until the transaction ends; nothing may touch the state tables
-/// before holding it (no double apply, no deadlock).
-pub fn lock(client: &mut SpiClient<'_>) {
-    spi(run(client, LOCK, &[]));
-}
-
-/// An SPI failure here is a bug or a broken installation, not bad input.
-pub fn spi<T>(r: Result<T, pgrx::spi::SpiError>) -> T {
-    r.unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("SPI: {e}")))
 }

@@ -1,11 +1,11 @@
 //! One event: decode it in the layout its emitter implies, then run its transition.
 
-use super::plans::{run, without_nested_loops, Param};
 use super::statements as sql;
 use crate::decode::{
     decode, is_round_event, Address, DecodeError, Event, ForwardedFrom, Layout, LiquidityChange,
 };
 use crate::math::{clear_auction, AuctionError, Bid, U256};
+use crate::spi::{run, without_nested_loops, Param};
 use pgrx::spi::{SpiClient, SpiError};
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -25,7 +25,9 @@ pub struct EventRow {
 pub struct BlockCtx {
     pub number: String,
     pub hash: String,
-    pub timestamp: String,
+    /// The block row's timestamp; `None` for a block without a row (SPEC 7.1: a vault's
+    /// deployment block, the indexer's catch-up blocks), whose deployment dates are derived.
+    pub timestamp: Option<String>,
     /// Whether the indexer's `events` table has the optional `from_address` column.
     pub events_have_emitter: bool,
 }
@@ -128,19 +130,10 @@ pub fn apply_event(
             cap_level: cap,
             reserve_price: reserve,
         } => {
-            let p = params(&[
-                v,
-                &address,
-                &round_id,
-                &start,
-                &end,
-                &settle,
-                &block.timestamp,
-                &k,
-                &cap,
-                &reserve,
-                b,
+            let mut p = params(&[
+                v, &address, &round_id, &start, &end, &settle, &k, &cap, &reserve, b,
             ]);
+            p.push(block.timestamp.clone().into());
             exec(client, sql::ROUND_DEPLOYED, p)?;
         }
         Event::ContractDeployed(d) => {
@@ -150,10 +143,9 @@ pub fn apply_event(
                     d.address
                 )));
             }
-            let p = params(&[
+            let mut p = params(&[
                 v,
                 b,
-                &block.timestamp,
                 &d.fossil_client_address,
                 &d.eth_address,
                 &d.option_round_class_hash,
@@ -163,6 +155,7 @@ pub fn apply_event(
                 &d.auction_duration,
                 &d.round_duration,
             ]);
+            p.push(block.timestamp.clone().into());
             exec(client, sql::CONTRACT_DEPLOYED, p)?;
         }
         Event::FossilCallbackSuccess { .. } | Event::L1RequestFulfilled { .. } => {}

@@ -4,13 +4,22 @@
 //! Round statements filter on (round address, vault) and return a row count, so an event for
 //! a round the vault does not have changes nothing and is reported.
 
-/// ContractDeployed: $1 vault, $2 block, $3 deployment date, $4 fossil client, $5 eth,
-/// $6 round class hash, $7 alpha, $8 strike level, $9 transition period, $10 auction duration,
-/// $11 round duration. Configuration only: balances and the current round stay as they are.
+/// ContractDeployed: $1 vault, $2 block, $3 fossil client, $4 eth, $5 round class hash,
+/// $6 alpha, $7 strike level, $8 transition period, $9 auction duration, $10 round duration,
+/// $11 block timestamp (NULL for a block without a row). Configuration only: balances and the
+/// current round stay as they are. The deployment date is the block timestamp; without one it
+/// is round 1's (see `ROUND_DEPLOYED`), and rounds deployed before the transition period was
+/// known get theirs now.
 pub const CONTRACT_DEPLOYED: &str = r#"
+WITH r AS (
+    UPDATE public."Option_Rounds" SET deployment_date = start_date - $8::numeric
+     WHERE vault_address = $1 AND deployment_date IS NULL)
 INSERT INTO public."VaultStates" AS v (address, latest_block, deployment_date, fossil_client_address, eth_address,
        option_round_class_hash, alpha, strike_level, round_transition_period, auction_duration, round_duration)
-VALUES ($1, $2::numeric, $3::numeric, $4, $5, $6, $7::numeric, $8::numeric, $9::numeric, $10::numeric, $11::numeric)
+VALUES ($1, $2::numeric,
+        coalesce($11::numeric, (SELECT start_date - $8::numeric FROM public."Option_Rounds"
+                                 WHERE vault_address = $1 AND round_id = 1)),
+        $3, $4, $5, $6::numeric, $7::numeric, $8::numeric, $9::numeric, $10::numeric)
 ON CONFLICT (address) DO UPDATE SET
        latest_block = EXCLUDED.latest_block, deployment_date = EXCLUDED.deployment_date,
        fossil_client_address = EXCLUDED.fossil_client_address, eth_address = EXCLUDED.eth_address,
@@ -51,18 +60,26 @@ INSERT INTO public."Liquidity_Providers" (address, vault_address, stashed_balanc
 ON CONFLICT (address, vault_address) DO UPDATE SET stashed_balance = 0, latest_block = EXCLUDED.latest_block"#;
 
 /// OptionRoundDeployed: $1 vault, $2 round address, $3 round id, $4 auction start,
-/// $5 auction end, $6 settlement date, $7 deployment date (block timestamp), $8 strike price,
-/// $9 cap level, $10 reserve price, $11 block.
+/// $5 auction end, $6 settlement date, $7 strike price, $8 cap level, $9 reserve price,
+/// $10 block, $11 block timestamp (NULL for a block without a row). The deployment date is the
+/// block timestamp; without one, the contract's rule gives it (the vault starts a round's
+/// auction `round_transition_period` after deploying it: SPEC 7.1), NULL until the vault's
+/// configuration is known (`CONTRACT_DEPLOYED` fills it in). Round 1's date is the vault's
+/// until the vault's own event says otherwise.
 pub const ROUND_DEPLOYED: &str = r#"
-WITH r AS (
+WITH d AS (
+    SELECT coalesce($11::numeric,
+                    $4::numeric - (SELECT round_transition_period FROM public."VaultStates" WHERE address = $1)) AS date),
+r AS (
     INSERT INTO public."Option_Rounds" (address, vault_address, round_id, state, start_date, end_date,
            settlement_date, deployment_date, strike_price, cap_level, reserve_price)
-    VALUES ($2, $1, $3::numeric, 'Open', $4::numeric, $5::numeric, $6::numeric, $7::numeric,
-            $8::numeric, $9::numeric, $10::numeric))
-INSERT INTO public."VaultStates" (address, current_round, current_round_address, latest_block)
-VALUES ($1, $3::numeric, $2, $11::numeric)
+    SELECT $2, $1, $3::numeric, 'Open', $4::numeric, $5::numeric, $6::numeric, d.date,
+           $7::numeric, $8::numeric, $9::numeric FROM d)
+INSERT INTO public."VaultStates" AS v (address, current_round, current_round_address, latest_block, deployment_date)
+SELECT $1, $3::numeric, $2, $10::numeric, CASE WHEN $3::numeric = 1 THEN d.date END FROM d
 ON CONFLICT (address) DO UPDATE SET current_round = EXCLUDED.current_round,
-       current_round_address = EXCLUDED.current_round_address, latest_block = EXCLUDED.latest_block"#;
+       current_round_address = EXCLUDED.current_round_address, latest_block = EXCLUDED.latest_block,
+       deployment_date = coalesce(v.deployment_date, EXCLUDED.deployment_date)"#;
 
 /// PricingDataSet: $1 vault, $2 round, $3 strike price, $4 cap level, $5 reserve price.
 pub const PRICING_SET: &str = r#"

@@ -4,18 +4,18 @@
 //! writes; this module decides which blocks to undo, newest first, and refuses when a block's
 //! journal was pruned (it lies below `evp.journal_horizon`).
 
-use crate::api::raise;
 #[cfg(any(test, feature = "pg_test"))]
 mod reorg_tests;
 
-use crate::apply::{catch_up, run, spi};
+use crate::error::raise;
+use crate::spi::{run, spi, value};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 /// Applied blocks at or above $1, newest first, and whether their journal is still there
 /// (every applied block journals at least its own `evp.applied_blocks` row).
 const APPLIED_FROM: &str = r#"
-SELECT a.block_number::text, EXISTS (SELECT FROM evp.journal_applied_blocks j WHERE j.at_block = a.block_number)
+SELECT a.block_number::text AS n, EXISTS (SELECT FROM evp.journal_applied_blocks j WHERE j.at_block = a.block_number)
   FROM evp.applied_blocks a WHERE a.block_number >= $1::numeric ORDER BY a.block_number DESC"#;
 
 const REVERT_BLOCK: &str = "SELECT evp.revert_block($1::numeric)";
@@ -25,12 +25,31 @@ const APPLIED_WITH_HASH: &str = r#"
 SELECT EXISTS (SELECT FROM evp.applied_blocks
                 WHERE block_number = $1::numeric AND evp.normalize_felt(block_hash) = evp.normalize_felt($2))"#;
 
-/// Every table the apply path writes, and the journal: what `evp_rebuild()` clears.
-const CLEAR_STATE: &str = "SELECT evp.clear_state()";
+/// The applied blocks without a row at or above $1 (SPEC 7.1) wait again once reverted, as
+/// reverted rows do; not those the indexer reverted (see `FORK_GONE`).
+const RENOTE_ROWLESS: &str = r#"
+INSERT INTO evp.rowless_blocks (block_number, block_hash, noted_in)
+SELECT a.block_number, evp.normalize_felt(a.block_hash), NULL FROM evp.applied_blocks a
+ WHERE a.block_number >= $1::numeric
+   AND NOT EXISTS (SELECT FROM public.starknet_blocks b
+                    WHERE b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(a.block_hash))
+   AND NOT EXISTS (SELECT FROM evp.reverted_blocks x
+                    WHERE x.block_number = a.block_number AND x.block_hash = evp.normalize_felt(a.block_hash))
+ON CONFLICT DO NOTHING"#;
+
+/// The indexer reverted block $1: the applied blocks without a row above it were built on it
+/// and are gone with it, for good.
+const FORK_GONE: &str = r#"
+INSERT INTO evp.reverted_blocks (block_number, block_hash)
+SELECT a.block_number, evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a
+ WHERE a.block_number >= $1::numeric
+   AND NOT EXISTS (SELECT FROM public.starknet_blocks b
+                    WHERE b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(a.block_hash))
+ON CONFLICT DO NOTHING"#;
 
 /// The applied blocks from `first` up, newest first; `Err(block)` names the newest block whose
 /// journal was pruned.
-fn applied_from(client: &mut SpiClient<'_>, first: &str) -> Result<Vec<String>, String> {
+pub fn applied_from(client: &mut SpiClient<'_>, first: &str) -> Result<Vec<String>, String> {
     let mut blocks = Vec::new();
     for row in spi(run(client, APPLIED_FROM, &[first.into()])) {
         let number: String = spi(row.get(1)).unwrap_or_default();
@@ -53,39 +72,18 @@ pub fn revert_from(client: &mut SpiClient<'_>, first: &str) -> i64 {
             ),
         )
     });
+    spi(run(client, RENOTE_ROWLESS, &[first.into()]));
     for number in &blocks {
         spi(run(client, REVERT_BLOCK, &[number.clone().into()]));
     }
     blocks.len() as i64
 }
 
-/// A block row was deleted or marked REVERTED: if that block is applied, it and every newer
-/// applied block are reverted.
+/// The indexer reverted block `number` (its row deleted or marked REVERTED, or its RevertBlock
+/// notice): if that block is applied, it and every newer applied block are reverted.
 pub fn block_reverted(client: &mut SpiClient<'_>, number: &str, hash: &str) {
-    let applied = spi(run(
-        client,
-        APPLIED_WITH_HASH,
-        &[number.into(), hash.into()],
-    ))
-    .first()
-    .get_one::<bool>();
-    if spi(applied).unwrap_or(false) {
+    if value::<bool>(client, APPLIED_WITH_HASH, &[number.into(), hash.into()]) == Some(true) {
+        spi(run(client, FORK_GONE, &[number.into()]));
         revert_from(client, number);
     }
-}
-
-/// Reverts down to `from`, then applies the pending blocks again; falls back to a rebuild when
-/// the journal no longer reaches `from`. Returns the events applied.
-pub fn reprocess(client: &mut SpiClient<'_>, from: &str) -> i64 {
-    if applied_from(client, from).is_err() {
-        return rebuild(client);
-    }
-    revert_from(client, from);
-    catch_up(client, None).1
-}
-
-/// Clears all state and applies every block again, in order. Returns the events applied.
-pub fn rebuild(client: &mut SpiClient<'_>) -> i64 {
-    spi(run(client, CLEAR_STATE, &[]));
-    catch_up(client, None).1
 }

@@ -7,8 +7,10 @@
 
 mod status;
 
-use crate::apply::{catch_up, error_report, lock, run, spi};
+use crate::apply::error_report;
+use crate::catchup::catch_up;
 use crate::guc::{self, Mode};
+use crate::spi::{lock, value};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -171,10 +173,7 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
 
 fn run_batch(max_blocks: i64) -> Batch {
     Spi::connect_mut(|client| {
-        let installed = spi(run(client, EXTENSION_INSTALLED, &[]))
-            .first()
-            .get_one::<bool>();
-        if !spi(installed).unwrap_or(false) {
+        if value::<bool>(client, EXTENSION_INSTALLED, &[]) != Some(true) {
             return Batch::NoExtension;
         }
         if guc::MODE.get() == Mode::Off {

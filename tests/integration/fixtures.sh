@@ -34,6 +34,11 @@ compare() { # db, fixture, label
 check_chain direct "$fixtures/input_tables_with_from_address.sql"
 check_chain bad-input
 check_chain forwarded-reorgs
+# Written as the Pitch Lake indexer writes (SPEC 7.1), on its own schema: blocks without a
+# row, COUNT(*)+1 nonces, driver events, reorgs as REVERTED rows replaced by the new fork.
+check_chain event-logger "$fixtures/event-logger/setup.sql"
+left=$(q -d evp_fx_event_logger -At -c "SELECT count(*) FROM driver_events WHERE NOT is_processed")
+[ "$left" = 0 ] || { echo "FAIL fixture event-logger: $left driver events left unprocessed"; status=1; }
 
 # The transactions of bad.sql, NUL-separated.
 bad_blocks() {

@@ -32,18 +32,22 @@ compare() { # fixture, label
     out=$(q -v expected="$fixtures/$1/expected.json" -v history="$fixtures/$1/expected_history.json" -f "$here/compare_fixture.sql")
     grep -q "mismatches: 0" <<<"$out" || { fail "$2: state differs from $1/expected.json"; echo "$out" | head -20; }
 }
+# Drops the extension and the input tables (the Pitch Lake indexer's too) of database $1.
+drop_inputs() {
+    q -d "$1" -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS event_processor" \
+        -c "DROP TABLE IF EXISTS events, starknet_blocks, vault_registry, driver_events" \
+        -c "DROP SEQUENCE IF EXISTS driver_events_sequence"
+}
 # A sync-mode run of the same chain in another database, for the digest comparison.
 sync_digest() { # fixture, [input tables file]
-    q -d evp_sync -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS event_processor" \
-        -c "DROP TABLE IF EXISTS events, starknet_blocks"
+    drop_inputs evp_sync
     [ -n "${2:-}" ] && q -d evp_sync -f "$2"
     q -d evp_sync -c "CREATE EXTENSION event_processor"
     PGOPTIONS="-c evp.mode=sync" q -d evp_sync -f "$fixtures/$1/chain.sql" >/dev/null
     digest evp_sync
 }
 fresh() { # [input tables file]: an empty database state, with the extension not yet created
-    q -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS event_processor" \
-        -c "DROP TABLE IF EXISTS events, starknet_blocks"
+    drop_inputs evp_worker
     if [ -n "${1:-}" ]; then q -f "$1"; else q -f "$fixtures/input_tables_with_from_address.sql"; fi
 }
 
@@ -66,6 +70,21 @@ q -d evp_sync -c "DROP EXTENSION event_processor" -c "DROP TABLE events, starkne
 # (no input tables file: CREATE EXTENSION creates them, without from_address, as in evp_worker)
 [ "$(digest evp_worker)" = "$(sync_digest forwarded-reorgs)" ] || fail "async: state differs from a sync-mode run"
 echo "ok worker: async inserts of the forwarded-reorgs chain (with its reorgs) applied by the worker; equal to a sync run"
+
+# 2b. The Pitch Lake indexer's way (SPEC 7.1): its schema, blocks without a row, driver
+# events, reorgs as REVERTED rows replaced by the new fork; the worker applies it all.
+fresh "$fixtures/event-logger/setup.sql"
+q -c "CREATE EXTENSION event_processor"
+q -f "$fixtures/event-logger/chain.sql" >/dev/null
+settled || fail "the event-logger chain was not applied within 60 s"
+compare event-logger "async, the indexer's way"
+[ "$(q -At -c "SELECT count(*) FROM driver_events WHERE NOT is_processed")" = 0 ] \
+    || fail "async, the indexer's way: driver events left unprocessed"
+[ "$(digest evp_worker)" = "$(sync_digest event-logger "$fixtures/event-logger/setup.sql")" ] \
+    || fail "async, the indexer's way: state differs from a sync-mode run"
+echo "ok worker: the event-logger chain written the indexer's way, applied by the worker; equal to a sync run"
+fresh
+q -c "CREATE EXTENSION event_processor"
 
 # 3. Commit-to-applied latency while idle (naptime is 500 ms: a wake-up by latch is far faster).
 latencies=()
@@ -137,6 +156,25 @@ grep -q '^error | 1 | event_processor: block 800000, vault 0x18a456a0eb7e20b7688
 q -c "DELETE FROM starknet_blocks WHERE block_number = 800000" -c "DELETE FROM events WHERE block_number = 800000"
 settled || fail "the worker did not recover after the bad block was removed"
 echo "ok worker: a bad block: evp_status() shows '$(cut -c1-60 <<<"$err")…'; the worker (pid $pid) goes on once it is removed"
+
+# 5b. Block numbers are numbers: five blocks that gain a digit (999998 .. 1000002), committed
+# together, are applied in number order (as text, '1000000' sorts first and the worker waits).
+q <<'SQL' >/dev/null
+BEGIN;
+INSERT INTO events SELECT n - 999997, n, '0x' || to_hex(n), '0xd1617',
+       'Deposit', ARRAY['0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2', '0xd161'],
+       ARRAY['0x1', '0x0', '0x' || to_hex(n - 999997), '0x0', '0x1', '0x0'], '0x1'
+  FROM generate_series(999998, 1000002) n;
+INSERT INTO starknet_blocks SELECT n, '0x' || to_hex(n), '0x' || to_hex(n - 1), 1700000000 + n, 'MINED'
+  FROM generate_series(999998, 1000002) n;
+COMMIT;
+SQL
+settled || fail "blocks 999998 .. 1000002 were not applied within 60 s"
+got=$(q -At -c "SELECT string_agg(block_number::text, ',' ORDER BY block_number) FROM evp.applied_blocks WHERE block_number >= 999998")
+[ "$got" = 999998,999999,1000000,1000001,1000002 ] || fail "blocks 999998 .. 1000002: applied $got"
+[ "$(q -At -c "SELECT unlocked_balance || '@' || latest_block FROM \"Liquidity_Providers\" WHERE address = '0xd161'")" = 5@1000002 ] \
+    || fail "blocks 999998 .. 1000002: LP 0xd161 is not 5 at block 1000002"
+echo "ok worker: blocks 999998 .. 1000002 applied in number order"
 
 # 6. Crashes mid-batch: kill -9 of the worker, then an immediate shutdown of the whole cluster.
 # Nothing may be lost or applied twice: the state must equal a sync run's, bookkeeping included.

@@ -1,10 +1,18 @@
 -- Helpers for the apply scenarios: build events in the indexer's format from plain numbers.
 -- Vault 0xa11; every block's hash is derived from its number; timestamps 1700000000 + 12·n.
+-- The input tables come from the file in psql variable input_tables if set (the Pitch Lake
+-- indexer's schema, say), else they have the optional events.from_address column.
 \set ECHO none
 \set QUIET on
+\if :{?input_tables}
+\i :input_tables
+\else
 \i tests/fixtures/input_tables_with_from_address.sql
+\endif
 CREATE EXTENSION event_processor;
 CREATE SCHEMA t;
+-- Function bodies are resolved when called: a test may replace t.emit for other input tables.
+SET check_function_bodies = off;
 SET search_path = public, t;
 
 -- A felt: hex of a non-negative integer, or P − |v| for a negative one (i128 fields).
@@ -54,8 +62,8 @@ CREATE FUNCTION t.emit(blk int, name text, keys text[], data text[], emitter tex
 LANGUAGE sql AS $$
 INSERT INTO events (event_nonce, block_number, block_hash, vault_address, event_name, event_keys, event_data,
                     transaction_hash, from_address)
-SELECT coalesce((SELECT max(event_nonce) FROM events WHERE vault_address = c.vault), 0) + 1, blk, t.felt(blk * 7919),
-       c.vault, name, t.sel(name) || keys, data, t.felt(blk * 104729), coalesce(emitter, c.vault)
+SELECT coalesce((SELECT max(event_nonce) FROM events WHERE vault_address = c.vault), 0) + 1, blk, t.felt(blk::numeric * 7919),
+       c.vault, name, t.sel(name) || keys, data, t.felt(blk::numeric * 104729), coalesce(emitter, c.vault)
   FROM t.config c $$;
 
 -- A round event of round `round_id` at `round_addr` (default: round 1 at 0xc1), in the
@@ -102,7 +110,7 @@ SELECT t.round_event(blk, 'BidUpdated', ARRAY[account],
 
 -- The block row, which applies the block's events in sync mode.
 CREATE FUNCTION t.block(n int) RETURNS void LANGUAGE sql AS $$
-INSERT INTO starknet_blocks VALUES (n, t.felt(n * 7919), t.felt((n - 1) * 7919), 1700000000 + 12 * n, 'MINED') $$;
+INSERT INTO starknet_blocks VALUES (n, t.felt(n::numeric * 7919), t.felt((n - 1)::numeric * 7919), 1700000000 + 12 * n, 'MINED') $$;
 
 CREATE FUNCTION t.balances() RETURNS TABLE (who text, unlocked numeric, locked numeric, stashed numeric, latest_block numeric)
 LANGUAGE sql AS $$

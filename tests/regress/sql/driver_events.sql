@@ -1,6 +1,7 @@
--- The legacy indexer's driver_events queue: StartBlock/NewBlock apply a block, RevertBlock
--- reverts it, CatchupVault applies a vault's backfilled events; handled rows are marked
--- is_processed, in sequence_index order.
+-- The driver_events queue of the service this extension replaces: StartBlock/NewBlock apply a
+-- block, RevertBlock reverts it (and marks its row REVERTED), CatchupVault announces a vault's
+-- backfilled events (applied as they arrive); handled rows are marked is_processed, in
+-- sequence_index order. tests/regress/sql/indexer.sql has the Pitch Lake indexer's own way.
 CREATE TABLE driver_events (id serial PRIMARY KEY, sequence_index bigint NOT NULL, type varchar(32) NOT NULL,
     timestamp timestamptz NOT NULL DEFAULT now(), is_processed boolean NOT NULL DEFAULT false,
     block_hash varchar(66), start_block_hash varchar(66), end_block_hash varchar(66), vault_address varchar(66));
@@ -39,8 +40,9 @@ SELECT t.round_deployed(1, 1, '0xd1'), t.liquidity(1, 'Deposit', '0xa', 7, 7, 7)
 SELECT t.driver(4, 'CatchupVault', NULL, t.felt(7919), t.felt(2 * 7919), '0xa22');
 SELECT address, vault_address, unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE vault_address = '0xa22' ORDER BY 1;
 -- A third vault 0xa33: its block-2 event (nonce 2) arrives first and is applied; its block-1
--- event (nonce 1) is backfilled later, before it, and cannot be applied in order on its own.
--- CatchupVault reprocesses from block 1: both apply in nonce order, as a fresh replay would.
+-- event (nonce 1) is backfilled later, before it, and cannot be applied in order on its own:
+-- its arrival reprocesses from block 1, so both apply in nonce order, as a fresh replay
+-- would. CatchupVault then finds nothing left to do.
 UPDATE t.config SET vault = '0xa33';
 INSERT INTO events (event_nonce, block_number, block_hash, vault_address, event_name, event_keys, event_data,
                     transaction_hash, from_address)

@@ -1,7 +1,11 @@
-//! Prepared SPI plans, cached per backend: each statement is parsed and planned once.
+//! SPI, shared by every stage that touches tables: prepared plans cached per backend (each
+//! statement is parsed and planned once), reading single values, the writers' lock, and what an
+//! SPI failure means.
 
-use pgrx::datum::DatumWithOid;
+use crate::error::raise;
+use pgrx::datum::{DatumWithOid, FromDatum, IntoDatum};
 use pgrx::pg_sys::{self, PgOid};
+use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -9,6 +13,7 @@ use std::mem::ManuallyDrop;
 
 /// A statement parameter. Numbers travel as decimal text and are cast in the SQL (`$n::numeric`),
 /// so no precision is lost between Rust and `numeric(78,0)`.
+#[derive(Clone)]
 pub enum Param {
     Text(Option<String>),
     TextArray(Vec<String>),
@@ -39,6 +44,12 @@ impl From<String> for Param {
 impl From<&str> for Param {
     fn from(v: &str) -> Self {
         Param::Text(Some(v.to_owned()))
+    }
+}
+
+impl From<Option<String>> for Param {
+    fn from(v: Option<String>) -> Self {
+        Param::Text(v)
     }
 }
 
@@ -100,4 +111,36 @@ pub fn without_nested_loops<T>(
     let result = f(client);
     run(client, RESTORE_SETTINGS, &[nestloop.into(), jit.into()])?;
     Ok(result)
+}
+
+/// The first column of the first row; `None` when the statement returned no row, or NULL.
+pub fn first<T: FromDatum + IntoDatum>(table: SpiTupleTable<'_>) -> SpiResult<Option<T>> {
+    match table.into_iter().next() {
+        Some(row) => row.get(1),
+        None => Ok(None),
+    }
+}
+
+/// Runs a cached plan and returns the first column of its first row (see [`first`]).
+pub fn value<T: FromDatum + IntoDatum>(
+    client: &mut SpiClient<'_>,
+    sql: &'static str,
+    params: &[Param],
+) -> Option<T> {
+    spi(run(client, sql, params).and_then(first))
+}
+
+/// pg_advisory_xact_lock key ("evp" in ASCII) that serialises every writer of the state: the
+/// triggers, the SQL functions and the worker.
+const LOCK: &str = "SELECT pg_advisory_xact_lock(7763568)";
+
+/// Takes the extension's lock until the transaction ends; nothing may touch the state tables
+/// before holding it (no double apply, no deadlock).
+pub fn lock(client: &mut SpiClient<'_>) {
+    spi(run(client, LOCK, &[]));
+}
+
+/// An SPI failure here is a bug or a broken installation, not bad input.
+pub fn spi<T>(r: Result<T, pgrx::spi::SpiError>) -> T {
+    r.unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("SPI: {e}")))
 }

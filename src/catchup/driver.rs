@@ -1,0 +1,99 @@
+//! The Pitch Lake indexer's `driver_events` queue (SPEC 7.1; the protocol of the service this
+//! extension replaces): StartBlock / NewBlock (a block row to apply), RevertBlock (a block to
+//! revert), CatchupVault (a vault's events backfilled). Beside the indexer's own writes they
+//! are mostly no-ops, since the triggers on its tables have done the work by the time a notice
+//! is read: never an error, never a second apply or revert. What they add: a StartBlock
+//! applies its block in number order even when its parent is not the applied tip (the blocks
+//! between got no row in the indexer's catch-up), and a RevertBlock reverts a block that has
+//! no row. Rows are handled in `sequence_index` order and marked `is_processed`; a StartBlock
+//! whose block must wait for an earlier one stops the queue until next time.
+
+use super::rowless::FORGET;
+use super::{on_block_row, BlockOutcome};
+use crate::journal::block_reverted;
+use crate::spi::{run, spi, value, Param};
+use pgrx::spi::SpiClient;
+
+const QUEUE_EXISTS: &str = "SELECT to_regclass('public.driver_events') IS NOT NULL";
+
+const UNPROCESSED: &str = r#"
+SELECT d.id::text AS row_id, d.type::text, d.block_hash::text
+  FROM public.driver_events d WHERE NOT d.is_processed ORDER BY d.sequence_index, d.id"#;
+
+const MARK_PROCESSED: &str =
+    "UPDATE public.driver_events SET is_processed = true WHERE id = $1::bigint";
+
+// A notice names a block by hash, and the indexer's table has no index on it: the searches
+// below stay among the rows a notice can be about (from the journal horizon below the applied
+// tip up), through the index on the number.
+
+/// The row, not REVERTED, with hash $1 at or above the applied tip: the blocks a StartBlock
+/// can still apply (one below the tip is applied, or will never be).
+const PENDING_BY_HASH: &str = r#"
+SELECT block_number::text AS n FROM public.starknet_blocks
+ WHERE block_number >= coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)
+   AND status <> 'REVERTED' AND evp.normalize_felt(block_hash) = evp.normalize_felt($1)
+ ORDER BY block_number LIMIT 1"#;
+
+/// The applied block with hash $1, within the journal horizon $2 (older ones cannot be
+/// reverted anyway).
+const APPLIED_BY_HASH: &str = r#"
+SELECT block_number::text AS n FROM evp.applied_blocks
+ WHERE block_number >= (SELECT max(block_number) FROM evp.applied_blocks) - $2::numeric
+   AND evp.normalize_felt(block_hash) = evp.normalize_felt($1)
+ ORDER BY block_number DESC LIMIT 1"#;
+
+/// A reverted block's row is marked REVERTED, as the Pitch Lake indexer itself does before its
+/// RevertBlock, for writers of the queue that do not, so that it is not applied again unless
+/// it comes back. The `starknet_blocks` trigger reverts it.
+const MARK_REVERTED: &str = r#"
+UPDATE public.starknet_blocks SET status = 'REVERTED'
+ WHERE block_number >= coalesce((SELECT max(block_number) FROM evp.applied_blocks), 0) - $2::numeric
+   AND status <> 'REVERTED' AND evp.normalize_felt(block_hash) = evp.normalize_felt($1)"#;
+
+/// Handles the queue; returns whether every row could be handled.
+pub fn process_driver_events(client: &mut SpiClient<'_>) -> bool {
+    if value::<bool>(client, QUEUE_EXISTS, &[]) != Some(true) {
+        return true;
+    }
+    let rows: Vec<[Option<String>; 3]> = spi(run(client, UNPROCESSED, &[]))
+        .map(|r| std::array::from_fn(|i| spi(r.get::<String>(i + 1))))
+        .collect();
+    for [id, kind, hash] in rows {
+        let hash = hash.unwrap_or_default();
+        let handled = match kind.as_deref() {
+            Some("StartBlock" | "NewBlock") => {
+                match value::<String>(client, PENDING_BY_HASH, &[hash.as_str().into()]) {
+                    Some(number) => {
+                        !matches!(on_block_row(client, &number, false), BlockOutcome::Pending)
+                    }
+                    None => true,
+                }
+            }
+            Some("RevertBlock") => {
+                revert_block(client, &hash);
+                true
+            }
+            // CatchupVault: the triggers applied the backfilled events as they arrived (late
+            // events of applied blocks, blocks without a row), or noted them for the worker.
+            // Types this extension does not know are not its business.
+            _ => true,
+        };
+        if !handled {
+            return false;
+        }
+        spi(run(client, MARK_PROCESSED, &[id.into()]));
+    }
+    true
+}
+
+/// RevertBlock: a row with that hash is marked REVERTED (its trigger reverts it); a block
+/// without a row is reverted here if applied, and remembered as reverted either way.
+fn revert_block(client: &mut SpiClient<'_>, hash: &str) {
+    let horizon = Param::from(crate::guc::JOURNAL_HORIZON.get().to_string());
+    spi(run(client, MARK_REVERTED, &[hash.into(), horizon.clone()]));
+    if let Some(number) = value::<String>(client, APPLIED_BY_HASH, &[hash.into(), horizon]) {
+        block_reverted(client, &number, hash);
+    }
+    spi(run(client, FORGET, &[hash.into()]));
+}

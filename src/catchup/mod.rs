@@ -1,0 +1,215 @@
+//! Catch-up: which block goes next, and when.
+//!
+//! A block row is applied when it follows the applied tip (`on_block_row`), after the blocks
+//! without a row below it (`rowless`, SPEC 7.1); pending blocks, rows and rowless ones alike,
+//! are applied in number order by `evp_catchup()` and the worker (`catch_up`). Events that
+//! arrive after their block (`late`), the indexer's `driver_events` queue (`driver`) and
+//! replays (`replay`) build on these.
+
+mod driver;
+mod late;
+mod replay;
+mod rowless;
+
+use crate::apply::{apply_events, BlockCtx};
+use crate::error::raise;
+use crate::spi::{run, spi};
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+pub use driver::process_driver_events;
+use late::apply_late_events;
+pub use late::record_late_blocks;
+pub use replay::{rebuild, reprocess};
+
+/// The block row $1 and where it stands: already applied (a block without a row may have
+/// been applied at that number), the applied tip, whether the row lies at or below it, and
+/// whether it must wait: an unapplied block row lies between the tip and it (a REVERTED row
+/// there counts too: the blocks above it belong to the reverted fork until the indexer replaces
+/// them), or, when $2 (strict) is set, it does not follow the tip, neither as number tip + 1
+/// nor by parent hash (its predecessor has not arrived yet). Also whether blocks without a row
+/// are ready below it (they go first), and whether the indexer's `events` table has the
+/// optional `from_address` column (asked per block: it may be added while we run).
+/// A row that is not REVERTED makes its number one with a row: entries of that number in
+/// `evp.rowless_blocks` go, and its hash, if it was reverted before, is back.
+const BLOCK_STATE: &str = r#"
+WITH has_row AS (
+    DELETE FROM evp.rowless_blocks r USING public.starknet_blocks b
+     WHERE b.block_number = $1::numeric AND b.status <> 'REVERTED' AND r.block_number = b.block_number),
+back AS (
+    DELETE FROM evp.reverted_blocks x USING public.starknet_blocks b
+     WHERE b.block_number = $1::numeric AND b.status <> 'REVERTED'
+       AND x.block_number = b.block_number AND x.block_hash = evp.normalize_felt(b.block_hash))
+SELECT b.block_hash, b.timestamp::text, b.status = 'REVERTED' AS reverted,
+       EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = b.block_number) AS applied,
+       t.tip::text, b.block_number <= t.tip AS below_tip,
+       EXISTS (SELECT FROM public.starknet_blocks p
+                WHERE p.block_number < b.block_number AND p.block_number > coalesce(t.tip, -1))
+       OR ($2::boolean AND t.tip IS NOT NULL AND b.block_number > t.tip + 1
+           AND evp.normalize_felt(b.parent_hash) IS DISTINCT FROM
+               (SELECT evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a WHERE a.block_number = t.tip))
+       AS predecessor_pending,
+       EXISTS (SELECT FROM evp.ready_rowless_blocks() r WHERE r.block_number < b.block_number) AS rowless_before,
+       evp.events_have_emitter()
+  FROM public.starknet_blocks b, (SELECT max(block_number) AS tip FROM evp.applied_blocks) t
+ WHERE b.block_number = $1::numeric"#;
+
+/// Pending blocks in number order: unapplied rows above the applied tip that are not REVERTED
+/// (no hash), and blocks without a row that are ready (with their hash); below $1 if set.
+const PENDING: &str = r#"
+SELECT p.block_number::text AS n, p.rowless_hash FROM (
+    SELECT b.block_number, NULL::text AS rowless_hash FROM public.starknet_blocks b
+     WHERE b.status <> 'REVERTED'
+       AND b.block_number > coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)
+    UNION ALL
+    SELECT r.block_number, r.block_hash::text FROM evp.ready_rowless_blocks() r) p
+ WHERE $1::numeric IS NULL OR p.block_number < $1::numeric
+ ORDER BY p.block_number"#;
+
+/// What applying a block row did.
+pub enum BlockOutcome {
+    /// Applied, with this many events.
+    Applied(i64),
+    /// An earlier block is not applied yet: this one waits its turn.
+    Pending,
+    /// Applied before (or reverted): nothing to do.
+    Skipped,
+}
+
+/// Whether a walk over pending blocks applies the rows it meets (catch-up) or stops at the
+/// first (the trigger paths, where a row's turn comes with its own trigger).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    Apply,
+    Stop,
+}
+
+/// A block row was inserted (the `starknet_blocks` trigger in sync mode: `strict`) or
+/// announced (the indexer's StartBlock): applies it if it is next in line, then the blocks that
+/// waited for it, in order (a batch inserted newest first works).
+pub fn on_block_row(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockOutcome {
+    let outcome = apply_block(client, number, strict);
+    if let BlockOutcome::Applied(_) = outcome {
+        apply_pending(client, None, None, Rows::Apply);
+    }
+    outcome
+}
+
+/// New events arrived (sync mode): the blocks without a row that are ready now go first (a
+/// vault registered after later blocks were applied: its deployment block lies below the
+/// tip), then the events of applied blocks that arrived after them.
+pub fn events_arrived(client: &mut SpiClient<'_>, late_blocks: &[String]) {
+    apply_pending(client, None, None, Rows::Stop);
+    for number in late_blocks {
+        apply_late_events(client, number);
+    }
+}
+
+/// Handles the indexer's `driver_events` queue, applies late events recorded in async mode,
+/// then pending blocks in order, at most `max_blocks`; returns how many blocks and events were
+/// applied. What the worker and `evp_catchup()` run.
+pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
+    process_driver_events(client);
+    late::apply_noted(client);
+    apply_pending(client, max_blocks, None, Rows::Apply)
+}
+
+/// Applies pending blocks (rows and blocks without a row) in number order, at most
+/// `max_blocks`, below `below` if given; `rows` says what a pending row does.
+pub fn apply_pending(
+    client: &mut SpiClient<'_>,
+    max_blocks: Option<i64>,
+    below: Option<&str>,
+    rows: Rows,
+) -> (i64, i64) {
+    let pending: Vec<(String, Option<String>)> =
+        spi(run(client, PENDING, &[below.map(str::to_owned).into()]))
+            .map(|r| (spi(r.get(1)).unwrap_or_default(), spi(r.get(2))))
+            .collect();
+    let (mut blocks, mut events) = (0, 0);
+    for (number, rowless_hash) in pending {
+        if max_blocks.is_some_and(|m| blocks >= m) {
+            break;
+        }
+        let applied = match rowless_hash {
+            Some(hash) => rowless::apply(client, &number, &hash),
+            None if rows == Rows::Stop => break,
+            None => match apply_block(client, &number, false) {
+                BlockOutcome::Applied(n) => Some(n),
+                // Everything above waits for the same predecessor.
+                BlockOutcome::Pending => break,
+                BlockOutcome::Skipped => None,
+            },
+        };
+        if let Some(n) = applied {
+            blocks += 1;
+            events += n;
+        }
+    }
+    (blocks, events)
+}
+
+/// Applies block row `number` if it is next in line (see `BLOCK_STATE`), after the blocks
+/// without a row below it.
+fn apply_block(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockOutcome {
+    let Some(mut state) = block_state(client, number, strict) else {
+        return BlockOutcome::Skipped;
+    };
+    if state.rowless_before {
+        apply_pending(client, None, Some(number), Rows::Stop);
+        let Some(after) = block_state(client, number, strict) else {
+            return BlockOutcome::Skipped;
+        };
+        state = after;
+    }
+    if state.applied || state.reverted {
+        return BlockOutcome::Skipped;
+    }
+    if state.below_tip {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "block {number} arrives at or below the applied tip {}; revert to below it first (evp_revert_to)",
+                state.tip.unwrap_or_default()
+            ),
+        );
+    }
+    if state.predecessor_pending {
+        return BlockOutcome::Pending;
+    }
+    BlockOutcome::Applied(apply_events(client, &state.block))
+}
+
+struct BlockState {
+    block: BlockCtx,
+    reverted: bool,
+    applied: bool,
+    tip: Option<String>,
+    below_tip: bool,
+    predecessor_pending: bool,
+    rowless_before: bool,
+}
+
+fn block_state(client: &mut SpiClient<'_>, number: &str, strict: bool) -> Option<BlockState> {
+    let table = spi(run(
+        client,
+        BLOCK_STATE,
+        &[number.into(), strict.to_string().into()],
+    ));
+    let row = table.into_iter().next()?;
+    let flag = |i: usize| spi(row.get::<bool>(i)).unwrap_or(false);
+    Some(BlockState {
+        block: BlockCtx {
+            number: number.to_owned(),
+            hash: spi(row.get(1))?,
+            timestamp: spi(row.get(2)),
+            events_have_emitter: flag(9),
+        },
+        reverted: flag(3),
+        applied: flag(4),
+        tip: spi(row.get(5)),
+        below_tip: flag(6),
+        predecessor_pending: flag(7),
+        rowless_before: flag(8),
+    })
+}

@@ -1,0 +1,187 @@
+-- With the Pitch Lake indexer (SPEC 7.1 and 7.3): its own schema (driver_events, vault_registry,
+-- events without from_address, starknet_blocks keyed by number alone), one INSERT per event
+-- with nonce COUNT(*) + 1, a StartBlock notice beside every block row, deployment and
+-- catch-up blocks without a row, reorgs as REVERTED + RevertBlock with the events kept, and
+-- the new fork inserted at the same numbers.
+\set input_tables tests/fixtures/event-logger/setup.sql
+\i tests/regress/scenario/helpers.sql
+\set SHOW_CONTEXT never
+\set QUIET on
+-- The hash of block n on the chain being built; a reorg drops the reverted ones and starts a
+-- fork, whose blocks get other hashes.
+CREATE TABLE t.chain (n int PRIMARY KEY, h text NOT NULL);
+CREATE TABLE t.fork (id int NOT NULL);
+INSERT INTO t.fork VALUES (0);
+CREATE FUNCTION t.hash(blk int) RETURNS text LANGUAGE sql AS $$
+    INSERT INTO t.chain SELECT blk, t.felt(blk * 7919 + 100003 * id) FROM t.fork
+    ON CONFLICT (n) DO UPDATE SET h = t.chain.h RETURNING h $$;
+-- The indexer's INSERT of an event (forwarded layout, the only one it stores).
+CREATE OR REPLACE FUNCTION t.emit(blk int, name text, keys text[], data text[], emitter text DEFAULT NULL) RETURNS void
+LANGUAGE sql AS $$
+INSERT INTO events (transaction_hash, vault_address, block_number, block_hash, event_name, event_keys, event_data, event_nonce)
+SELECT t.felt(blk * 104729), c.vault, blk, t.hash(blk), name, t.sel(name) || keys, data,
+       (SELECT count(*) + 1 FROM events WHERE vault_address = c.vault)
+  FROM t.config c $$;
+-- The UDC's ContractDeployed stored under the vault: transition period 300, auction 600, round 900.
+CREATE FUNCTION t.contract_deployed(blk int) RETURNS void LANGUAGE sql AS $$
+SELECT t.emit(blk, 'ContractDeployed', ARRAY[]::text[], ARRAY[c.vault, '0xde', '0x1', '0xc1a55', '0xa', '0xf0551', '0xe7',
+       '0xc1a55', '0x9c4', '0x3e8', '0x12c', '0x258', '0x384', '0x7', '0x5', '0x5a17']) FROM t.config c $$;
+CREATE FUNCTION t.driver(kind text, hash text, vault text DEFAULT NULL, start_hash text DEFAULT NULL,
+                         end_hash text DEFAULT NULL) RETURNS void LANGUAGE sql AS $$
+INSERT INTO driver_events (sequence_index, type, block_hash, vault_address, start_block_hash, end_block_hash, timestamp)
+VALUES (nextval('driver_events_sequence'), kind, hash, vault, start_hash, end_hash, now()) $$;
+-- A live block: its row (the events were inserted before it), then its StartBlock notice.
+CREATE FUNCTION t.live(n int) RETURNS void LANGUAGE sql AS $$
+INSERT INTO starknet_blocks VALUES (n, t.hash(n), t.hash(n - 1), 1700000000 + 12 * n, 'MINED');
+SELECT t.driver('StartBlock', t.hash(n)) $$;
+-- A reorg step, from the tip down: the row marked REVERTED, then the RevertBlock notice.
+CREATE FUNCTION t.revert(n int) RETURNS void LANGUAGE sql AS $$
+UPDATE starknet_blocks SET status = 'REVERTED' WHERE block_number = n AND block_hash = t.hash(n);
+SELECT t.driver('RevertBlock', t.hash(n));
+DELETE FROM t.chain WHERE chain.n = revert.n $$;
+CREATE FUNCTION t.new_fork() RETURNS void LANGUAGE sql AS $$ UPDATE t.fork SET id = id + 1 $$;
+CREATE FUNCTION t.queue() RETURNS TABLE (type text, processed bigint, unprocessed bigint) LANGUAGE sql AS $$
+SELECT type, count(*) FILTER (WHERE is_processed), count(*) FILTER (WHERE NOT is_processed)
+  FROM driver_events GROUP BY 1 ORDER BY 1 $$;
+\set QUIET off
+
+-- 1. The operator registers vault 0xa11, deployed in block 100: the indexer stores round 1's
+-- OptionRoundDeployed (nonce 1) and the UDC's ContractDeployed (nonce 2) of that block, with no
+-- block row and no notice. Nothing is applied yet: no row above it has arrived, and in the
+-- indexer's own transaction one still could.
+BEGIN;
+INSERT INTO vault_registry (vault_address, deployed_at) VALUES ('0xa11', t.hash(100));
+SELECT t.round_deployed(100, 1, '0xc1'), t.contract_deployed(100);
+COMMIT;
+SELECT count(*) AS applied FROM evp.applied_blocks;
+SELECT pending_blocks, waiting_for FROM evp_status;
+
+-- 2. The first live block, 101 (a deposit), follows in the indexer's way: block 100 is applied
+-- first, at its own number. Its timestamp is unknown; the contract's rule gives the deployment
+-- date: round 1's auction starts 300 s (the transition period) after deployment, so round 1
+-- and the vault were deployed at 1700001000 − 300 = 1700000700.
+BEGIN;
+SELECT t.liquidity(101, 'Deposit', '0xa', 100, 100, 100);
+SELECT t.live(101);
+COMMIT;
+SELECT block_number, events_applied FROM evp.applied_blocks ORDER BY 1;
+SELECT address, current_round, deployment_date, round_transition_period, unlocked_balance, latest_block FROM "VaultStates";
+SELECT address, round_id, state, start_date, deployment_date FROM "Option_Rounds";
+SELECT block_number, unlocked_balance FROM "Vault_Historic" ORDER BY 1;
+SELECT * FROM t.queue();
+
+-- 3. An empty block, 102: a row and a StartBlock. The notice finds its block applied: a
+-- no-op, marked processed.
+SELECT t.live(102);
+SELECT * FROM t.queue();
+
+-- 4. Vault 0xb22 is registered later: its deployment block 50 lies below the applied tip. It
+-- is applied in the indexer's transaction, at block 50 (history and latest_block), event by
+-- event: round 1 first, whose date waits for the vault's transition period, then the vault.
+UPDATE t.config SET vault = '0xb22';
+BEGIN;
+INSERT INTO vault_registry (vault_address, deployed_at) VALUES ('0xb22', t.hash(50));
+SELECT t.round_deployed(50, 1, '0xd1');
+SELECT address, round_id, deployment_date FROM "Option_Rounds" WHERE vault_address = '0xb22';
+SELECT t.contract_deployed(50);
+COMMIT;
+SELECT address, deployment_date, round_transition_period, latest_block FROM "VaultStates" WHERE address = '0xb22';
+SELECT address, round_id, deployment_date FROM "Option_Rounds" WHERE vault_address = '0xb22';
+SELECT address, block_number FROM "Vault_Historic" WHERE address = '0xb22';
+UPDATE t.config SET vault = '0xa11';
+SELECT t.snapshot(102);
+
+-- 5. Block 103 (empty) and 104 (a deposit), then a reorg: the indexer reverts 104 and 103,
+-- newest first, each in a transaction of its own: status REVERTED, then a RevertBlock notice.
+-- The status update reverts; the notice finds nothing left to do (no error, no second
+-- revert). Block 50 of vault 0xb22, applied after them, lies below and stays.
+SELECT t.live(103);
+SELECT t.liquidity(104, 'Deposit', '0xa', 5, 105, 105), t.live(104);
+SELECT t.revert(104);
+SELECT t.revert(103);
+SELECT t.same_as(102) AS same_as_after_102, last_applied_block FROM evp_status;
+SELECT * FROM t.queue();
+-- Blocks 103 and 104 of the old fork stay REVERTED: never applied again.
+SELECT evp_catchup() AS applied;
+SELECT block_number, status FROM starknet_blocks WHERE block_number > 102 ORDER BY 1;
+
+-- 6. The new fork at the same numbers. The indexer INSERTs block 103' while the REVERTED row
+-- 103 holds the number: the extension removes that row first (its hash stays known), so the
+-- INSERT succeeds. Nonces go on after the old fork's (COUNT(*) + 1 counts its rows too): the
+-- gap changes nothing.
+SELECT t.new_fork();
+SELECT t.liquidity(103, 'Deposit', '0xb', 7, 7, 107), t.live(103);
+SELECT t.liquidity(104, 'Withdrawal', '0xa', 50, 50, 57), t.live(104);
+SELECT block_number, status, block_hash = t.hash(block_number::int) AS new_fork FROM starknet_blocks
+ WHERE block_number > 102 ORDER BY 1;
+SELECT block_number, block_hash = t.felt(block_number * 7919) AS old_fork_hash FROM evp.reverted_blocks ORDER BY 1;
+SELECT block_number, event_nonce, event_name, block_hash = t.hash(block_number::int) AS canonical FROM events
+ WHERE vault_address = '0xa11' AND block_number > 102 ORDER BY event_nonce;
+SELECT vault_address, last_nonce FROM evp.vault_progress ORDER BY 1;
+SELECT * FROM t.balances();
+SELECT t.snapshot(104);
+-- With evp.replace_reverted_blocks off, the table's key refuses a block at a REVERTED number.
+SELECT t.liquidity(105, 'Deposit', '0xa', 1, 51, 58), t.live(105);
+SELECT t.revert(105);
+SELECT t.new_fork();
+SET evp.replace_reverted_blocks = off;
+INSERT INTO starknet_blocks VALUES (105, t.hash(105), t.hash(104), 1700001260, 'MINED');
+RESET evp.replace_reverted_blocks;
+SELECT t.same_as(104) AS same_as_104;
+
+-- 7. A restart and its catch-up: the events of blocks 105 .. 108 (the head), but a row for
+-- the first of them only, and a CatchupVault notice. Blocks 106 .. 108 have events and no
+-- row; 107 has none of the vault's events.
+BEGIN;
+SELECT t.liquidity(105, 'Deposit', '0xc', 1, 1, 58), t.liquidity(106, 'Deposit', '0xc', 2, 3, 60),
+       t.liquidity(108, 'Deposit', '0xc', 4, 7, 64);
+INSERT INTO starknet_blocks VALUES (105, t.hash(105), t.hash(104), 1700001260, 'MINED');
+SELECT t.driver('CatchupVault', NULL, '0xa11', t.hash(104), t.hash(105));
+COMMIT;
+SELECT block_number, events_applied FROM evp.applied_blocks WHERE block_number > 104 ORDER BY 1;
+SELECT pending_blocks, waiting_for FROM evp_status;
+-- The next live block, 109: blocks 106 and 108 go first, at their numbers. 109's parent 108
+-- is then the applied tip.
+SELECT t.liquidity(109, 'Deposit', '0xc', 8, 15, 72), t.live(109);
+SELECT block_number, events_applied FROM evp.applied_blocks WHERE block_number > 104 ORDER BY 1;
+SELECT block_number, unlocked_balance FROM "Liquidity_Providers_Historic" WHERE address = '0xc' ORDER BY 1;
+SELECT * FROM t.queue();
+
+-- 8. A catch-up whose head block 112 has no vault event: the live block 113 names a parent
+-- that is neither a row nor an applied block. Its row alone waits, and evp_status() says
+-- why; its StartBlock (or evp_catchup()) applies it in number order.
+BEGIN;
+SELECT t.liquidity(111, 'Deposit', '0xc', 1, 16, 73);
+INSERT INTO starknet_blocks VALUES (110, t.hash(110), t.hash(109), 1700001320, 'MINED');
+SELECT t.driver('CatchupVault', NULL, '0xa11', t.hash(109), t.hash(110));
+COMMIT;
+SELECT t.snapshot(110);
+BEGIN;
+SELECT t.liquidity(113, 'Deposit', '0xc', 1, 17, 74);
+INSERT INTO starknet_blocks VALUES (113, t.hash(113), t.hash(112), 1700001356, 'MINED');
+SELECT last_applied_block, pending_blocks, waiting_for FROM evp_status;
+SELECT t.driver('StartBlock', t.hash(113));
+SELECT last_applied_block, pending_blocks, waiting_for FROM evp_status;
+COMMIT;
+
+-- 9. A reorg through blocks without a row: the indexer reverts 113, 112 and 111. For 112 and
+-- 111 it has no row: its UPDATE changes nothing and the RevertBlock notice does the work (for
+-- 112, a block the extension never saw, nothing). Block 111's events are never applied again.
+SELECT t.revert(113);
+SELECT t.revert(112);
+SELECT t.revert(111);
+SELECT last_applied_block, t.same_as(110) AS same_as_after_110,
+       (SELECT unlocked_balance FROM "Liquidity_Providers" WHERE address = '0xc') AS lp_0xc FROM evp_status;
+SELECT evp_catchup() AS applied;
+SELECT block_number FROM evp.reverted_blocks WHERE block_number > 110 ORDER BY 1;
+SELECT * FROM t.queue();
+-- A rebuild replays rows and blocks without a row in number order and ends in the same state.
+SELECT evp_rebuild() AS events_applied, t.same_as(110) AS same_state;
+
+SET client_min_messages = warning;
+DROP SCHEMA t CASCADE;
+DROP EXTENSION event_processor;
+DROP TABLE starknet_blocks, events, vault_registry, driver_events;
+DROP SEQUENCE driver_events_sequence;
+DROP FUNCTION notify_insert_starknet_blocks, notify_revert_starknet_blocks, notify_insert_registry, notify_driver_event;
+RESET client_min_messages;
