@@ -291,18 +291,21 @@ STABLE LANGUAGE sql AS $$
                     WHERE attrelid = 'public.events'::regclass AND attname = 'from_address' AND NOT attisdropped)
 $$;
 
--- The blocks without a row that may be applied now: no row can come for them any more (they
--- lie below the applied tip, or a transaction after the one that brought their events sees
--- a row above them), and none is applied, reverted or a row at their number. A function, not
--- a view: under pg_restore the indexer's tables do not exist yet when the extension is created.
-CREATE FUNCTION evp.ready_rowless_blocks() RETURNS TABLE (block_number numeric, block_hash varchar)
+-- The blocks without a row that may be applied now: none is applied, reverted or a row at
+-- their number, and no row can come for them any more: they lie below the applied tip, or
+-- below a row (for a strict caller, the trigger path: seen from a later transaction than the
+-- one that brought their events, whose rows may still be coming newest first). A function,
+-- not a view: under pg_restore the indexer's tables do not exist yet when the extension is
+-- created.
+CREATE FUNCTION evp.ready_rowless_blocks(strict boolean) RETURNS TABLE (block_number numeric, block_hash varchar)
 STABLE LANGUAGE sql AS $$
     SELECT r.block_number, r.block_hash
       FROM evp.rowless_blocks r,
            (SELECT max(a.block_number) AS n FROM evp.applied_blocks a) tip,
            (SELECT max(b.block_number) AS n FROM public.starknet_blocks b WHERE b.status <> 'REVERTED') newest
      WHERE (r.block_number < tip.n
-            OR (r.block_number < newest.n AND r.noted_in IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()))
+            OR (r.block_number < newest.n
+                AND NOT (strict AND r.noted_in IS NOT DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned())))
        AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = r.block_number)
        AND NOT EXISTS (SELECT FROM evp.reverted_blocks x
                         WHERE x.block_number = r.block_number AND x.block_hash = r.block_hash)

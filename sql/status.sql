@@ -24,7 +24,7 @@ BEGIN
                                  AND b.block_number < first_row.n),
          tip_hash AS (SELECT a.block_hash AS h FROM evp.applied_blocks a, tip WHERE a.block_number = tip.n),
          rowless AS (SELECT count(*) FILTER (WHERE ready) AS ready, min(block_number) FILTER (WHERE NOT ready) AS waiting
-                       FROM (SELECT r.block_number, EXISTS (SELECT FROM evp.ready_rowless_blocks() x
+                       FROM (SELECT r.block_number, EXISTS (SELECT FROM evp.ready_rowless_blocks(true) x
                                                              WHERE x.block_number = r.block_number
                                                                AND x.block_hash = r.block_hash) AS ready
                                FROM evp.rowless_blocks r) q),

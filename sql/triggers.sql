@@ -30,7 +30,7 @@ BEGIN
     SELECT array_agg(DISTINCT n.block_number ORDER BY n.block_number) INTO late
       FROM new_events n JOIN evp.applied_blocks a ON a.block_number = n.block_number
      WHERE evp.normalize_felt(a.block_hash) = evp.normalize_felt(n.block_hash);
-    IF late IS NOT NULL OR (FOUND AND EXISTS (SELECT FROM evp.ready_rowless_blocks())) THEN
+    IF late IS NOT NULL OR (FOUND AND EXISTS (SELECT FROM evp.ready_rowless_blocks(true))) THEN
         PERFORM evp.events_inserted(late);
     END IF;
     RETURN NULL;

@@ -49,20 +49,21 @@ SELECT b.block_hash, b.timestamp::text, b.status = 'REVERTED' AS reverted,
            AND evp.normalize_felt(b.parent_hash) IS DISTINCT FROM
                (SELECT evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a WHERE a.block_number = t.tip))
        AS predecessor_pending,
-       EXISTS (SELECT FROM evp.ready_rowless_blocks() r WHERE r.block_number < b.block_number) AS rowless_before,
+       EXISTS (SELECT FROM evp.ready_rowless_blocks($2::boolean) r WHERE r.block_number < b.block_number) AS rowless_before,
        evp.events_have_emitter()
   FROM public.starknet_blocks b, (SELECT max(block_number) AS tip FROM evp.applied_blocks) t
  WHERE b.block_number = $1::numeric"#;
 
 /// Pending blocks in number order: unapplied rows above the applied tip that are not REVERTED
-/// (no hash), and blocks without a row that are ready (with their hash); below $1 if set.
+/// (no hash), and blocks without a row that are ready (with their hash; $2: strictly, see
+/// `evp.ready_rowless_blocks`); below $1 if set.
 const PENDING: &str = r#"
 SELECT p.block_number::text AS n, p.rowless_hash FROM (
     SELECT b.block_number, NULL::text AS rowless_hash FROM public.starknet_blocks b
      WHERE b.status <> 'REVERTED'
        AND b.block_number > coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)
     UNION ALL
-    SELECT r.block_number, r.block_hash::text FROM evp.ready_rowless_blocks() r) p
+    SELECT r.block_number, r.block_hash::text FROM evp.ready_rowless_blocks($2::boolean) r) p
  WHERE $1::numeric IS NULL OR p.block_number < $1::numeric
  ORDER BY p.block_number"#;
 
@@ -76,12 +77,14 @@ pub enum BlockOutcome {
     Skipped,
 }
 
-/// Whether a walk over pending blocks applies the rows it meets (catch-up) or stops at the
-/// first (the trigger paths, where a row's turn comes with its own trigger).
+/// What a walk over pending blocks applies.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Rows {
-    Apply,
-    Stop,
+pub enum Walk {
+    /// Rows and blocks without a row, in number order (catch-up).
+    All,
+    /// Blocks without a row, up to the first pending row, whose turn comes with its own
+    /// trigger; `strict` as in `evp.ready_rowless_blocks` (the trigger path).
+    Rowless { strict: bool },
 }
 
 /// A block row was inserted (the `starknet_blocks` trigger in sync mode: `strict`) or
@@ -90,7 +93,7 @@ pub enum Rows {
 pub fn on_block_row(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockOutcome {
     let outcome = apply_block(client, number, strict);
     if let BlockOutcome::Applied(_) = outcome {
-        apply_pending(client, None, None, Rows::Apply);
+        apply_pending(client, None, None, Walk::All);
     }
     outcome
 }
@@ -99,7 +102,7 @@ pub fn on_block_row(client: &mut SpiClient<'_>, number: &str, strict: bool) -> B
 /// vault registered after later blocks were applied: its deployment block lies below the
 /// tip), then the events of applied blocks that arrived after them.
 pub fn events_arrived(client: &mut SpiClient<'_>, late_blocks: &[String]) {
-    apply_pending(client, None, None, Rows::Stop);
+    apply_pending(client, None, None, Walk::Rowless { strict: true });
     for number in late_blocks {
         apply_late_events(client, number);
     }
@@ -111,21 +114,22 @@ pub fn events_arrived(client: &mut SpiClient<'_>, late_blocks: &[String]) {
 pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
     process_driver_events(client);
     late::apply_noted(client);
-    apply_pending(client, max_blocks, None, Rows::Apply)
+    apply_pending(client, max_blocks, None, Walk::All)
 }
 
-/// Applies pending blocks (rows and blocks without a row) in number order, at most
-/// `max_blocks`, below `below` if given; `rows` says what a pending row does.
+/// Applies pending blocks in number order, those `walk` says, at most `max_blocks`, below
+/// `below` if given.
 pub fn apply_pending(
     client: &mut SpiClient<'_>,
     max_blocks: Option<i64>,
     below: Option<&str>,
-    rows: Rows,
+    walk: Walk,
 ) -> (i64, i64) {
-    let pending: Vec<(String, Option<String>)> =
-        spi(run(client, PENDING, &[below.map(str::to_owned).into()]))
-            .map(|r| (spi(r.get(1)).unwrap_or_default(), spi(r.get(2))))
-            .collect();
+    let strict = walk == Walk::Rowless { strict: true };
+    let params = [below.map(str::to_owned).into(), strict.to_string().into()];
+    let pending: Vec<(String, Option<String>)> = spi(run(client, PENDING, &params))
+        .map(|r| (spi(r.get(1)).unwrap_or_default(), spi(r.get(2))))
+        .collect();
     let (mut blocks, mut events) = (0, 0);
     for (number, rowless_hash) in pending {
         if max_blocks.is_some_and(|m| blocks >= m) {
@@ -133,7 +137,7 @@ pub fn apply_pending(
         }
         let applied = match rowless_hash {
             Some(hash) => rowless::apply(client, &number, &hash),
-            None if rows == Rows::Stop => break,
+            None if walk != Walk::All => break,
             None => match apply_block(client, &number, false) {
                 BlockOutcome::Applied(n) => Some(n),
                 // Everything above waits for the same predecessor.
@@ -156,7 +160,7 @@ fn apply_block(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockO
         return BlockOutcome::Skipped;
     };
     if state.rowless_before {
-        apply_pending(client, None, Some(number), Rows::Stop);
+        apply_pending(client, None, Some(number), Walk::Rowless { strict });
         let Some(after) = block_state(client, number, strict) else {
             return BlockOutcome::Skipped;
         };

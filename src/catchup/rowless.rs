@@ -11,10 +11,11 @@ use crate::apply::{apply_events, BlockCtx};
 use crate::spi::{run, spi};
 use pgrx::spi::SpiClient;
 
-/// Whether block $1 with hash $2 is (still) a ready block without a row, and whether the
-/// indexer's `events` table has the optional `from_address` column.
+/// Whether block $1 with hash $2 is (still) a block without a row that may be applied (the
+/// walk that found it decided how strictly), and whether the indexer's `events` table has the
+/// optional `from_address` column.
 const ROWLESS_STATE: &str = r#"
-SELECT EXISTS (SELECT FROM evp.ready_rowless_blocks() r WHERE r.block_number = $1::numeric AND r.block_hash = $2),
+SELECT EXISTS (SELECT FROM evp.ready_rowless_blocks(false) r WHERE r.block_number = $1::numeric AND r.block_hash = $2),
        evp.events_have_emitter()"#;
 
 /// The indexer reverted the block with hash $1 (its RevertBlock notice): when that block has

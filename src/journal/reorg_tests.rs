@@ -1,10 +1,16 @@
 //! Property test for reorgs: random chains of several vaults (LPs, bidders, full rounds) with
-//! random fork points and depths, reverted by DELETE or by status REVERTED (events deleted
-//! before, after or not at all), continued on an alternative fork. After every revert the state
-//! of every table, bookkeeping and journal included, must equal what it was when the fork
-//! point was the tip; at the end, the state must equal a fresh replay of the canonical chain.
+//! random fork points and depths, continued on an alternative fork, written in one of two
+//! styles. SPEC sections 1–6: reverted by DELETE or by status REVERTED (events deleted before,
+//! after or not at all), the reverted rows removed before the new fork. The Pitch Lake indexer
+//! (SPEC 7.1): a REVERTED row and a RevertBlock notice per block from the tip down, nothing
+//! deleted, the new fork inserted at the same numbers, a StartBlock notice per block,
+//! COUNT(*) + 1 nonces, and a new vault's deployment block without a row (the block before the
+//! one that first uses the vault, or, for a vault registered late, below every row). After every
+//! revert the state of every table, bookkeeping and journal included, must equal what it was
+//! when the fork point was the tip; at the end, the state must equal a replay from scratch
+//! (`evp_rebuild()`) with the events of every reverted fork still in the table.
 //!
-//! Seeds are printed on failure; `EVP_REORG_SEEDS=7,8` replays chosen seeds.
+//! Seeds are printed on failure; `EVP_REORG_SEEDS=7,8` replays chosen seeds (in both styles).
 
 use pgrx::prelude::*;
 use std::collections::HashMap;
@@ -41,6 +47,21 @@ impl Rng {
 }
 
 const VAULTS: [&str; 3] = ["0xa1", "0xa2", "0xa3"];
+/// The vault that the indexer style registers late: its deployment block lies below every row.
+const LATE_VAULT: &str = VAULTS[2];
+/// A vault the indexer style deploys mid-chain (from block `MID_CHAIN`), within reach of reorgs.
+const MID_CHAIN_VAULT: &str = "0xa4";
+const MID_CHAIN: u64 = 1040;
+const LATE_DEPLOYMENT_BLOCK: u64 = 900;
+/// The tip before a chain's first block.
+const FIRST_TIP: u64 = 1000;
+
+/// How the indexer writes blocks, reorgs and new vaults (see the module comment).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Style {
+    Spec,
+    Indexer,
+}
 const LPS: [&str; 4] = ["0x11", "0x12", "0x13", "0x14"];
 const BUYERS: [&str; 3] = ["0x21", "0x22", "0x23"];
 
@@ -70,17 +91,47 @@ fn state_digest() -> String {
 
 struct Chain {
     rng: Rng,
+    style: Style,
     direct: bool,
     fork: u64,
     tip: u64,
+    /// The hash of each block of the chain being built (a block keeps the hash of the fork it
+    /// was built on).
+    hashes: HashMap<u64, String>,
     /// Digest of the state right after each block was applied (and its late events).
     digests: HashMap<u64, String>,
+    /// The numbers of the chain's blocks without a row.
+    rowless: Vec<u64>,
     forks_checked: u64,
+    /// What the indexer style exercised.
+    seen: Seen,
+}
+
+/// Counts of the indexer style's cases, so that the test shows it exercised each.
+#[derive(Default, Debug)]
+struct Seen {
+    rowless_blocks: u64,
+    late_registrations: u64,
+    rowless_reverted: u64,
+    rows_replaced: u64,
+}
+
+impl std::ops::AddAssign for Seen {
+    fn add_assign(&mut self, other: Seen) {
+        self.rowless_blocks += other.rowless_blocks;
+        self.late_registrations += other.late_registrations;
+        self.rowless_reverted += other.rowless_reverted;
+        self.rows_replaced += other.rows_replaced;
+    }
 }
 
 impl Chain {
-    fn hash(&self, block: u64) -> String {
-        format!("0x{:x}", block * 1_000_003 + self.fork)
+    fn hash(&mut self, block: u64) -> String {
+        let fork = self.fork;
+        self.hashes
+            .entry(block)
+            .or_insert_with(|| format!("0x{:x}", block * 1_000_003 + fork))
+            .clone()
     }
 
     fn emit(
@@ -92,14 +143,21 @@ impl Chain {
         data: &[String],
         round: Option<(u64, &str)>,
     ) {
-        // The next nonce after the vault's events in canonical blocks and in the block being built.
-        let nonce = num(&format!(
-            "SELECT coalesce(max(e.event_nonce), 0)::text FROM events e
-              WHERE e.vault_address = '{vault}'
-                AND (e.block_hash = '{h}' OR EXISTS (SELECT FROM starknet_blocks b WHERE b.block_number = e.block_number
-                                                        AND b.block_hash = e.block_hash AND b.status = 'MINED'))",
-            h = self.hash(block)
-        )) + 1;
+        let hash = self.hash(block);
+        // SPEC style: the next nonce after the vault's events in canonical blocks and in the
+        // block being built. The indexer's: one more than the vault's rows, reverted ones too.
+        let nonce = match self.style {
+            Style::Spec => num(&format!(
+                "SELECT coalesce(max(e.event_nonce), 0)::text FROM events e
+                  WHERE e.vault_address = '{vault}'
+                    AND (e.block_hash = '{h}' OR EXISTS (SELECT FROM starknet_blocks b WHERE b.block_number = e.block_number
+                                                            AND b.block_hash = e.block_hash AND b.status = 'MINED'))",
+                h = hash
+            )),
+            Style::Indexer => num(&format!(
+                "SELECT count(*)::text FROM events WHERE vault_address = '{vault}'"
+            )),
+        } + 1;
         // Transfer (an option token's ERC20 event) is not a Pitch Lake event.
         let selector = crate::decode::selector_of(name)
             .unwrap_or("0x99cd8bde557814842a3121e8ddfd433a539b8c9f14bf31ebf108d12e6196e9");
@@ -134,8 +192,7 @@ impl Chain {
         Spi::run(&format!(
             "INSERT INTO events (event_nonce, block_number, block_hash, vault_address, event_name, event_keys, event_data,
                                  transaction_hash{from_col})
-             VALUES ({nonce}, {block}, '{h}', '{vault}', '{name}', {k}, {d}, '0x1'{from})",
-            h = self.hash(block),
+             VALUES ({nonce}, {block}, '{hash}', '{vault}', '{name}', {k}, {d}, '0x1'{from})",
             k = arr(&keys),
             d = if data.is_empty() { "ARRAY[]::varchar[]".into() } else { arr(&data) },
         ))
@@ -148,24 +205,7 @@ impl Chain {
             r#"SELECT current_round::text FROM "VaultStates" WHERE address = '{vault}'"#
         ));
         let Some(round_id) = round_id.and_then(|r| r.parse::<u64>().ok()) else {
-            // A new vault: the constructor deploys round 1, then the deployer reports the vault.
-            self.emit(
-                block,
-                vault,
-                "OptionRoundDeployed",
-                &[],
-                &round_deployed(1, &round_address(vault, 1)),
-                None,
-            );
-            let data: Vec<String> = [
-                vault, "0xde", "0x1", "0xc1a55", "0xa", "0xf0551", "0xe7", "0xc1a55", "0x9c4",
-                "0x14d", "0x12c", "0x258", "0x384", "0x7", "0x5", "0x5a17",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            self.emit(block, vault, "ContractDeployed", &[], &data, None);
-            return;
+            return self.deploy(block, vault);
         };
         let round = round_address(vault, round_id);
         let r = Some((round_id, round.as_str()));
@@ -247,6 +287,26 @@ impl Chain {
             "Running" => self.running(block, vault, &round, round_id, buyer),
             _ => {}
         }
+    }
+
+    /// A new vault: the constructor deploys round 1, then the deployer reports the vault.
+    fn deploy(&mut self, block: u64, vault: &str) {
+        self.emit(
+            block,
+            vault,
+            "OptionRoundDeployed",
+            &[],
+            &round_deployed(1, &round_address(vault, 1)),
+            None,
+        );
+        let data: Vec<String> = [
+            vault, "0xde", "0x1", "0xc1a55", "0xa", "0xf0551", "0xe7", "0xc1a55", "0x9c4", "0x14d",
+            "0x12c", "0x258", "0x384", "0x7", "0x5", "0x5a17",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        self.emit(block, vault, "ContractDeployed", &[], &data, None);
     }
 
     fn auctioning(
@@ -437,18 +497,61 @@ impl Chain {
     }
 
     fn block(&mut self) {
-        let block = self.tip + 1;
+        let mut block = self.tip + 1;
         let vaults = self.rng.below(3) + 1;
-        for v in VAULTS.iter().take(vaults as usize) {
+        let mut chosen: Vec<&str> = VAULTS.iter().take(vaults as usize).copied().collect();
+        if self.style == Style::Indexer {
+            if self.tip >= MID_CHAIN && self.rng.chance(30) {
+                chosen.push(MID_CHAIN_VAULT);
+            }
+            // New vaults are deployed in blocks without a row: the late one below every row
+            // (applied at once, after the blocks above it, so the fork points recorded so far
+            // no longer hold), the others in the block before this one.
+            let mut rowless = Vec::new();
+            for v in chosen.iter().copied() {
+                let known = text(&format!(
+                    r#"SELECT address FROM "VaultStates" WHERE address = '{v}'"#
+                ));
+                if known.is_some() {
+                    continue;
+                }
+                if v == LATE_VAULT && self.tip > FIRST_TIP {
+                    self.deploy(LATE_DEPLOYMENT_BLOCK, v);
+                    self.digests.clear();
+                    self.seen.late_registrations += 1;
+                } else {
+                    rowless.push(v);
+                }
+            }
+            if !rowless.is_empty() {
+                for v in &rowless {
+                    self.deploy(block, v);
+                }
+                chosen.retain(|v| !rowless.contains(v));
+                self.rowless.push(block);
+                self.seen.rowless_blocks += 1;
+                block += 1;
+            }
+        }
+        for v in chosen {
             self.vault_event(block, v);
         }
+        let (hash, parent) = (self.hash(block), self.hash(block - 1));
+        if text(&format!(
+            "SELECT status FROM starknet_blocks WHERE block_number = {block} AND status = 'REVERTED'"
+        ))
+        .is_some()
+        {
+            self.seen.rows_replaced += 1;
+        }
         Spi::run(&format!(
-            "INSERT INTO starknet_blocks VALUES ({block}, '{}', '{}', {}, 'MINED')",
-            self.hash(block),
-            self.hash(block - 1),
+            "INSERT INTO starknet_blocks VALUES ({block}, '{hash}', '{parent}', {}, 'MINED')",
             1_700_000_000 + block * 12
         ))
         .expect("insert block");
+        if self.style == Style::Indexer {
+            self.notice("StartBlock", block);
+        }
         // Sometimes an event arrives after its block: it belongs to that block.
         if self.rng.chance(15) {
             let v = VAULTS[self.rng.below(3) as usize];
@@ -486,10 +589,41 @@ impl Chain {
         self.digests.insert(block, state_digest());
     }
 
+    /// The indexer's notice of block `block` in `driver_events`.
+    fn notice(&mut self, kind: &str, block: u64) {
+        let hash = self.hash(block);
+        Spi::run(&format!(
+            "INSERT INTO driver_events (sequence_index, type, block_hash) VALUES (nextval('driver_events_sequence'), '{kind}', '{hash}')"
+        ))
+        .expect("insert driver event");
+    }
+
     /// Reverts the last `depth` blocks in one of the ways an indexer does it, then checks that
-    /// the state is what it was when block tip − depth was the tip.
+    /// the state is what it was when block tip − depth was the tip. The fork point is the
+    /// nearest block at or above tip − depth whose state was recorded (not a block without a
+    /// row); none, no reorg.
     fn reorg(&mut self, seed: u64, depth: u64) {
-        let k = self.tip - depth;
+        let Some(k) = (self.tip - depth..self.tip).find(|b| self.digests.contains_key(b)) else {
+            return;
+        };
+        if self.style == Style::Indexer {
+            // From the tip down, a transaction each in the indexer: the row marked REVERTED
+            // (none for a block without a row), then the notice. Nothing is deleted.
+            for b in (k + 1..=self.tip).rev() {
+                if self.rowless.contains(&b) {
+                    self.seen.rowless_reverted += 1;
+                }
+                let hash = self.hash(b);
+                Spi::run(&format!(
+                    "UPDATE starknet_blocks SET status = 'REVERTED' WHERE block_number = {b} AND block_hash = '{hash}'"
+                ))
+                .expect("revert");
+                self.notice("RevertBlock", b);
+            }
+            self.check_fork_point(seed, k, "the indexer's way");
+            self.forked(k);
+            return;
+        }
         let how = self.rng.below(5);
         let events_first = self.rng.chance(50);
         if events_first && how != 4 {
@@ -518,14 +652,10 @@ impl Chain {
             )),
         }
         .expect("revert");
-        let digest = state_digest();
-        assert_eq!(
-            Some(&digest),
-            self.digests.get(&k),
-            "seed {seed}: after reverting blocks {}..={} (way {how}, events deleted first: {events_first}), \
-             the state differs from the state at block {k}",
-            k + 1,
-            self.tip
+        self.check_fork_point(
+            seed,
+            k,
+            &format!("way {how}, events deleted first: {events_first}"),
         );
         // The indexer then removes the reverted rows (and, if still there, maybe their events).
         if !events_first && self.rng.chance(50) {
@@ -536,9 +666,27 @@ impl Chain {
             "DELETE FROM starknet_blocks WHERE block_number > {k}"
         ))
         .expect("delete reverted rows");
+        self.forked(k);
+    }
+
+    fn check_fork_point(&self, seed: u64, k: u64, how: &str) {
+        assert_eq!(
+            Some(&state_digest()),
+            self.digests.get(&k),
+            "seed {seed} ({:?} style): after reverting blocks {}..={} ({how}), the state differs from the state at block {k}",
+            self.style,
+            k + 1,
+            self.tip
+        );
+    }
+
+    /// The chain goes on from block `k` on a new fork.
+    fn forked(&mut self, k: u64) {
         for b in k + 1..=self.tip {
             self.digests.remove(&b);
+            self.hashes.remove(&b);
         }
+        self.rowless.retain(|&b| b <= k);
         self.tip = k;
         self.fork += 1;
         self.forks_checked += 1;
@@ -566,24 +714,47 @@ fn round_deployed(round_id: u64, address: &str) -> Vec<String> {
     .concat()
 }
 
-/// Runs one seed: a chain of `blocks` block insertions with reorgs; returns the fork points checked.
-pub fn run_seed(seed: u64, blocks: u64) -> u64 {
-    // A clean slate: no blocks, no events, no state.
-    Spi::run("TRUNCATE starknet_blocks, events").expect("truncate");
+/// The indexer's queue, as its migrations create it before CREATE EXTENSION, and the trigger
+/// CREATE EXTENSION then puts on it (the test database has the extension already).
+const DRIVER_EVENTS: &str = r#"
+CREATE SEQUENCE IF NOT EXISTS driver_events_sequence;
+CREATE TABLE IF NOT EXISTS driver_events (id serial PRIMARY KEY, sequence_index bigint NOT NULL, type varchar(50) NOT NULL,
+    timestamp timestamptz NOT NULL DEFAULT now(), is_processed boolean DEFAULT false, block_hash varchar(66),
+    start_block_hash varchar(66), end_block_hash varchar(66), vault_address varchar(66));
+CREATE OR REPLACE TRIGGER evp_driver_events AFTER INSERT ON driver_events
+    FOR EACH STATEMENT EXECUTE FUNCTION evp.on_driver_events_insert();
+TRUNCATE driver_events"#;
+
+/// Runs one seed: a chain of `blocks` block insertions with reorgs; returns the fork points
+/// checked and what the indexer style exercised.
+fn run_seed(seed: u64, blocks: u64, style: Style) -> (u64, Seen) {
+    // A clean slate: no blocks, no events, no state, nothing known of earlier chains.
+    Spi::run("TRUNCATE starknet_blocks, events, evp.rowless_blocks, evp.reverted_blocks")
+        .expect("truncate");
     Spi::run("SELECT evp_rebuild()").expect("clear state");
     let mut rng = Rng(seed);
-    let direct = rng.chance(50);
-    if direct {
-        Spi::run("ALTER TABLE events ADD COLUMN IF NOT EXISTS from_address varchar(66)")
-            .expect("alter");
+    // The indexer stores the forwarded layout only, in a table without from_address.
+    let direct = rng.chance(50) && style == Style::Spec;
+    let column = if direct {
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS from_address varchar(66)"
+    } else {
+        "ALTER TABLE events DROP COLUMN IF EXISTS from_address"
+    };
+    Spi::run(column).expect("alter");
+    if style == Style::Indexer {
+        Spi::run(DRIVER_EVENTS).expect("driver_events");
     }
     let mut chain = Chain {
         rng,
+        style,
         direct,
         fork: 0,
-        tip: 1000,
+        tip: FIRST_TIP,
+        hashes: HashMap::new(),
         digests: HashMap::new(),
+        rowless: Vec::new(),
         forks_checked: 0,
+        seen: Seen::default(),
     };
     for _ in 0..blocks {
         chain.block();
@@ -592,31 +763,27 @@ pub fn run_seed(seed: u64, blocks: u64) -> u64 {
             chain.reorg(seed, depth);
         }
     }
-    // Finally: the state equals a fresh replay of the canonical chain, once events of
-    // reverted forks are gone (they must never have been applied).
-    Spi::run(
-        "DELETE FROM events e WHERE NOT EXISTS (SELECT FROM starknet_blocks b
-            WHERE b.block_number = e.block_number AND b.block_hash = e.block_hash AND b.status = 'MINED')",
-    )
-    .expect("delete stale events");
+    // Finally: the state equals a replay from scratch, with the events of reverted forks still
+    // in the table (they must never be applied).
     let before = state_digest();
     Spi::run("SELECT evp_rebuild()").expect("rebuild");
     assert_eq!(
         before,
         state_digest(),
-        "seed {seed}: the state differs from a fresh replay of the canonical chain"
+        "seed {seed} ({style:?} style): the state differs from a replay from scratch"
     );
     let coverage = text(
         "SELECT string_agg(event_name || ' ' || n, ', ' ORDER BY event_name)
            FROM (SELECT event_name, count(*) AS n FROM events GROUP BY 1) c",
     );
     pgrx::info!(
-        "seed {seed} ({} layout): {} forks; canonical events: {}",
+        "seed {seed} ({style:?} style, {} layout): {} forks, {:?}; events: {}",
         if chain.direct { "direct" } else { "forwarded" },
         chain.forks_checked,
+        chain.seen,
         coverage.unwrap_or_default()
     );
-    chain.forks_checked
+    (chain.forks_checked, chain.seen)
 }
 
 #[cfg(any(test, feature = "pg_test"))]
@@ -624,21 +791,38 @@ pub fn run_seed(seed: u64, blocks: u64) -> u64 {
 mod tests {
     use pgrx::prelude::*;
 
-    /// Sixteen seeds of 200 blocks each; together they check a few hundred fork points.
+    /// Sixteen seeds of 200 blocks each, in each style; together they check several hundred
+    /// fork points.
     #[pg_test]
     fn reorgs_leave_no_trace() {
         let seeds: Vec<u64> = match std::env::var("EVP_REORG_SEEDS") {
             Ok(s) => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
             Err(_) => (1..=16).collect(),
         };
-        let mut forks = 0;
-        for seed in &seeds {
-            forks += super::run_seed(*seed, 200);
+        for style in [super::Style::Spec, super::Style::Indexer] {
+            let (mut forks, mut seen) = (0, super::Seen::default());
+            for &seed in &seeds {
+                let (f, s) = super::run_seed(seed, 200, style);
+                forks += f;
+                seen += s;
+            }
+            pgrx::info!(
+                "reorg property test, {style:?} style: {} seeds, {forks} fork points checked, {seen:?}",
+                seeds.len()
+            );
+            assert!(
+                forks >= 20 * seeds.len() as u64,
+                "{style:?} style: only {forks} fork points were checked"
+            );
+            if style == super::Style::Indexer && seeds.len() >= 16 {
+                assert!(
+                    seen.rowless_blocks > 0
+                        && seen.late_registrations > 0
+                        && seen.rowless_reverted > 0
+                        && seen.rows_replaced > 0,
+                    "the indexer style missed a case: {seen:?}"
+                );
+            }
         }
-        pgrx::info!(
-            "reorg property test: {} seeds, {forks} fork points checked",
-            seeds.len()
-        );
-        assert!(forks >= 300, "only {forks} fork points were checked");
     }
 }
