@@ -72,4 +72,25 @@ q -c "SELECT max(block_number) AS applied_tip FROM evp.applied_blocks"
 log "a malformed event is rejected with a readable error"
 q -c "SELECT evp_decode_event('Deposit', ARRAY['0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2', '0x1'],
                               ARRAY['0x5g', '0x0', '0x5', '0x0', '0x5', '0x0'])" 2>&1 || true
+log "a chain written the way the Pitch Lake indexer writes (tests/fixtures/event-logger): its own
+    schema first, then CREATE EXTENSION; deployment blocks without a row, a StartBlock notice per
+    block, two reorgs as REVERTED rows whose numbers the new fork inserts again"
+q -c "CREATE DATABASE demo_indexer"
+q -d demo_indexer -f tests/fixtures/event-logger/setup.sql
+q -d demo_indexer -c "CREATE EXTENSION event_processor"
+q -d demo_indexer -f tests/fixtures/event-logger/chain.sql >/dev/null
+echo "the deployment block has no row: applied at its own number, dates from start_date − round_transition_period:"
+q -d demo_indexer -c "SELECT $(a v.address) AS vault, v.deployment_date, r.start_date AS round_1_start,
+             v.round_transition_period, a.block_number AS deployment_block,
+             EXISTS (SELECT FROM starknet_blocks b WHERE b.block_number = a.block_number) AS has_row
+        FROM \"VaultStates\" v JOIN \"Option_Rounds\" r ON r.vault_address = v.address AND r.round_id = 1,
+             (SELECT min(block_number) AS block_number FROM evp.applied_blocks) a ORDER BY v.address"
+echo "the notices beside the block rows, all handled; the reverted rows the new fork replaced:"
+q -d demo_indexer -c "SELECT type, count(*) FILTER (WHERE is_processed) AS processed, count(*) AS total
+                        FROM driver_events GROUP BY type ORDER BY type"
+q -d demo_indexer -c "SELECT block_number, left(block_hash, 12) || '…' AS reverted_hash,
+             (SELECT left(b.block_hash, 12) || '…' FROM starknet_blocks b WHERE b.block_number = x.block_number) AS row_now
+        FROM evp.reverted_blocks x ORDER BY block_number"
+q -d demo_indexer -c "SELECT last_applied_block, pending_blocks, waiting_for FROM evp_status"
+
 log "demo finished; the cluster is stopped and removed on exit"
