@@ -283,14 +283,6 @@ STABLE PARALLEL SAFE LANGUAGE sql AS $$
     SELECT lower(coalesce(current_setting(setting, true), 'on')) NOT IN ('off', 'false', 'no', '0')
 $$;
 
--- Whether the indexer's events table has the optional from_address column (asked per block:
--- it may be added while the extension runs).
-CREATE FUNCTION evp.events_have_emitter() RETURNS boolean
-STABLE LANGUAGE sql AS $$
-    SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute
-                    WHERE attrelid = 'public.events'::regclass AND attname = 'from_address' AND NOT attisdropped)
-$$;
-
 -- The blocks without a row that may be applied now: none is applied, reverted or a row at
 -- their number, and no row can come for them any more: they lie below the applied tip, or
 -- below a row (for a strict caller, the trigger path: seen from a later transaction than the

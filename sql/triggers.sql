@@ -19,6 +19,7 @@ CREATE FUNCTION evp.on_events_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     late numeric[];
+    noted boolean;
 BEGIN
     INSERT INTO evp.rowless_blocks (block_number, block_hash)
     SELECT DISTINCT n.block_number, evp.normalize_felt(n.block_hash) FROM new_events n
@@ -27,10 +28,11 @@ BEGIN
                           AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(n.block_hash))
        AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = n.block_number)
     ON CONFLICT DO NOTHING;
+    noted := FOUND;
     SELECT array_agg(DISTINCT n.block_number ORDER BY n.block_number) INTO late
       FROM new_events n JOIN evp.applied_blocks a ON a.block_number = n.block_number
      WHERE evp.normalize_felt(a.block_hash) = evp.normalize_felt(n.block_hash);
-    IF late IS NOT NULL OR (FOUND AND EXISTS (SELECT FROM evp.ready_rowless_blocks(true))) THEN
+    IF late IS NOT NULL OR (noted AND EXISTS (SELECT FROM evp.ready_rowless_blocks(true))) THEN
         PERFORM evp.events_inserted(late);
     END IF;
     RETURN NULL;

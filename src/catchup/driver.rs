@@ -27,11 +27,11 @@ const MARK_PROCESSED: &str =
 // below stay among the rows a notice can be about (from the journal horizon below the applied
 // tip up), through the index on the number.
 
-/// The row, not REVERTED, with hash $1 at or above the applied tip: the blocks a StartBlock
-/// can still apply (one below the tip is applied, or will never be).
+/// The row, not REVERTED, with hash $1 above the applied tip: the blocks a StartBlock can
+/// still apply (one at or below the tip is applied, or will never be).
 const PENDING_BY_HASH: &str = r#"
 SELECT block_number::text AS n FROM public.starknet_blocks
- WHERE block_number >= coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)
+ WHERE block_number > coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)
    AND status <> 'REVERTED' AND evp.normalize_felt(block_hash) = evp.normalize_felt($1)
  ORDER BY block_number LIMIT 1"#;
 

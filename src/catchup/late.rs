@@ -4,7 +4,7 @@
 //! vault's last) keeps nonce order only by reprocessing from its block.
 
 use super::replay::reprocess;
-use crate::apply::{apply_events, BlockCtx};
+use crate::apply::{apply_events, events_have_emitter, BlockCtx};
 use crate::spi::{run, spi};
 use pgrx::spi::SpiClient;
 
@@ -19,8 +19,11 @@ SELECT t.block_number::text AS n FROM t ORDER BY t.block_number"#;
 /// whether the `events` table has `from_address`, and whether some of its events were passed
 /// over: more of them lie at or below their vault's last applied nonce than the block applied,
 /// ignored or failed (they arrived after later events of their vault had been applied).
-const LATE_STATE: &str = r#"
-SELECT a.block_hash, b.timestamp::text, evp.events_have_emitter(),
+const LATE_STATE: &str = concat!(
+    r#"
+SELECT a.block_hash, b.timestamp::text, "#,
+    events_have_emitter!(),
+    r#",
        (SELECT count(*) FROM public.events e
           JOIN evp.vault_progress p ON p.vault_address = evp.normalize_felt(e.vault_address)
          WHERE e.block_number = a.block_number
@@ -29,7 +32,8 @@ SELECT a.block_hash, b.timestamp::text, evp.events_have_emitter(),
   FROM evp.applied_blocks a
   LEFT JOIN public.starknet_blocks b
          ON b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(a.block_hash)
- WHERE a.block_number = $1::numeric"#;
+ WHERE a.block_number = $1::numeric"#
+);
 
 /// Applies the events of applied block `number` that arrived after it.
 pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) {

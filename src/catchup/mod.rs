@@ -11,7 +11,7 @@ mod late;
 mod replay;
 mod rowless;
 
-use crate::apply::{apply_events, BlockCtx};
+use crate::apply::{apply_events, events_have_emitter, BlockCtx};
 use crate::error::raise;
 use crate::spi::{run, spi};
 use pgrx::prelude::*;
@@ -28,11 +28,14 @@ pub use replay::{rebuild, reprocess};
 /// there counts too: the blocks above it belong to the reverted fork until the indexer replaces
 /// them), or, when $2 (strict) is set, it does not follow the tip, neither as number tip + 1
 /// nor by parent hash (its predecessor has not arrived yet). Also whether blocks without a row
-/// are ready below it (they go first), and whether the indexer's `events` table has the
-/// optional `from_address` column (asked per block: it may be added while we run).
+/// are ready below it (they go first; the cheap test first), whether any block could wait for
+/// it (a row above it, or a block without a row: applying it creates neither), and whether the
+/// indexer's `events` table has the optional `from_address` column (asked per block: it may be
+/// added while we run).
 /// A row that is not REVERTED makes its number one with a row: entries of that number in
 /// `evp.rowless_blocks` go, and its hash, if it was reverted before, is back.
-const BLOCK_STATE: &str = r#"
+const BLOCK_STATE: &str = concat!(
+    r#"
 WITH has_row AS (
     DELETE FROM evp.rowless_blocks r USING public.starknet_blocks b
      WHERE b.block_number = $1::numeric AND b.status <> 'REVERTED' AND r.block_number = b.block_number),
@@ -49,10 +52,17 @@ SELECT b.block_hash, b.timestamp::text, b.status = 'REVERTED' AS reverted,
            AND evp.normalize_felt(b.parent_hash) IS DISTINCT FROM
                (SELECT evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a WHERE a.block_number = t.tip))
        AS predecessor_pending,
-       EXISTS (SELECT FROM evp.ready_rowless_blocks($2::boolean) r WHERE r.block_number < b.block_number) AS rowless_before,
-       evp.events_have_emitter()
+       EXISTS (SELECT FROM evp.rowless_blocks r WHERE r.block_number < b.block_number)
+       AND EXISTS (SELECT FROM evp.ready_rowless_blocks($2::boolean) r WHERE r.block_number < b.block_number)
+       AS rowless_before,
+       EXISTS (SELECT FROM public.starknet_blocks p WHERE p.block_number > b.block_number)
+       OR EXISTS (SELECT FROM evp.rowless_blocks r WHERE r.block_number <> b.block_number) AS may_have_followers,
+       "#,
+    events_have_emitter!(),
+    r#"
   FROM public.starknet_blocks b, (SELECT max(block_number) AS tip FROM evp.applied_blocks) t
- WHERE b.block_number = $1::numeric"#;
+ WHERE b.block_number = $1::numeric"#
+);
 
 /// Pending blocks in number order: unapplied rows above the applied tip that are not REVERTED
 /// (no hash), and blocks without a row that are ready (with their hash; $2: strictly, see
@@ -69,8 +79,11 @@ SELECT p.block_number::text AS n, p.rowless_hash FROM (
 
 /// What applying a block row did.
 pub enum BlockOutcome {
-    /// Applied, with this many events.
-    Applied(i64),
+    /// Applied, with this many events; whether blocks may be waiting for it.
+    Applied {
+        events: i64,
+        may_have_followers: bool,
+    },
     /// An earlier block is not applied yet: this one waits its turn.
     Pending,
     /// Applied before (or reverted): nothing to do.
@@ -92,7 +105,11 @@ pub enum Walk {
 /// waited for it, in order (a batch inserted newest first works).
 pub fn on_block_row(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockOutcome {
     let outcome = apply_block(client, number, strict);
-    if let BlockOutcome::Applied(_) = outcome {
+    if let BlockOutcome::Applied {
+        may_have_followers: true,
+        ..
+    } = outcome
+    {
         apply_pending(client, None, None, Walk::All);
     }
     outcome
@@ -139,7 +156,7 @@ pub fn apply_pending(
             Some(hash) => rowless::apply(client, &number, &hash),
             None if walk != Walk::All => break,
             None => match apply_block(client, &number, false) {
-                BlockOutcome::Applied(n) => Some(n),
+                BlockOutcome::Applied { events, .. } => Some(events),
                 // Everything above waits for the same predecessor.
                 BlockOutcome::Pending => break,
                 BlockOutcome::Skipped => None,
@@ -181,7 +198,10 @@ fn apply_block(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockO
     if state.predecessor_pending {
         return BlockOutcome::Pending;
     }
-    BlockOutcome::Applied(apply_events(client, &state.block))
+    BlockOutcome::Applied {
+        events: apply_events(client, &state.block),
+        may_have_followers: state.may_have_followers,
+    }
 }
 
 struct BlockState {
@@ -192,6 +212,7 @@ struct BlockState {
     below_tip: bool,
     predecessor_pending: bool,
     rowless_before: bool,
+    may_have_followers: bool,
 }
 
 fn block_state(client: &mut SpiClient<'_>, number: &str, strict: bool) -> Option<BlockState> {
@@ -207,7 +228,7 @@ fn block_state(client: &mut SpiClient<'_>, number: &str, strict: bool) -> Option
             number: number.to_owned(),
             hash: spi(row.get(1))?,
             timestamp: spi(row.get(2)),
-            events_have_emitter: flag(9),
+            events_have_emitter: flag(10),
         },
         reverted: flag(3),
         applied: flag(4),
@@ -215,5 +236,6 @@ fn block_state(client: &mut SpiClient<'_>, number: &str, strict: bool) -> Option
         below_tip: flag(6),
         predecessor_pending: flag(7),
         rowless_before: flag(8),
+        may_have_followers: flag(9),
     })
 }

@@ -7,16 +7,19 @@
 //! number order with the rows (so before any later event of its vaults), once, and never when
 //! the indexer reverted it; its deployment dates are derived (apply/statements.rs).
 
-use crate::apply::{apply_events, BlockCtx};
+use crate::apply::{apply_events, events_have_emitter, BlockCtx};
 use crate::spi::{run, spi};
 use pgrx::spi::SpiClient;
 
 /// Whether block $1 with hash $2 is (still) a block without a row that may be applied (the
 /// walk that found it decided how strictly), and whether the indexer's `events` table has the
 /// optional `from_address` column.
-const ROWLESS_STATE: &str = r#"
+const ROWLESS_STATE: &str = concat!(
+    r#"
 SELECT EXISTS (SELECT FROM evp.ready_rowless_blocks(false) r WHERE r.block_number = $1::numeric AND r.block_hash = $2),
-       evp.events_have_emitter()"#;
+       "#,
+    events_have_emitter!()
+);
 
 /// The indexer reverted the block with hash $1 (its RevertBlock notice): when that block has
 /// no row, only this remembers it (a row's revert is its UPDATE or DELETE: sql/triggers.sql).
