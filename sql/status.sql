@@ -39,8 +39,10 @@ BEGIN
            CASE
                WHEN (SELECT n FROM reverted_between) IS NOT NULL THEN
                    format('block %s waits for the replacement of block %s, which is REVERTED: the blocks above a '
-                          'REVERTED row belong to its fork until the indexer inserts the new one',
-                          (SELECT n FROM first_row), (SELECT n FROM reverted_between))
+                          'REVERTED row belong to its fork until the indexer inserts the new one; if it will not '
+                          '(it restarted after the reorg), DELETE FROM starknet_blocks WHERE block_number <= %s AND '
+                          'status = ''REVERTED'' and SELECT evp_catchup() move on',
+                          (SELECT n FROM first_row), (SELECT n FROM reverted_between), (SELECT n FROM reverted_between))
                WHEN current_setting('evp.mode', true) = 'off' AND (SELECT n FROM first_row) IS NOT NULL THEN
                    'evp.mode is off: SELECT evp_catchup() applies the pending blocks'
                WHEN current_setting('evp.mode', true) = 'sync' AND (SELECT n FROM first_row) > tip.n + 1

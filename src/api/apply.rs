@@ -71,7 +71,7 @@ mod evp {
     fn driver_events_inserted() {
         match MODE.get() {
             Mode::Sync => serialized(|client| {
-                process_driver_events(client);
+                process_driver_events(client, None);
             }),
             Mode::Async => wake_at_commit(),
             Mode::Off => {}

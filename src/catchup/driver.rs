@@ -51,22 +51,32 @@ UPDATE public.starknet_blocks SET status = 'REVERTED'
  WHERE block_number >= coalesce((SELECT max(block_number) FROM evp.applied_blocks), 0) - $2::numeric
    AND status <> 'REVERTED' AND evp.normalize_felt(block_hash) = evp.normalize_felt($1)"#;
 
-/// Handles the queue; returns whether every row could be handled.
-pub fn process_driver_events(client: &mut SpiClient<'_>) -> bool {
+/// Handles the queue, up to a StartBlock whose block must wait, or until its StartBlocks have
+/// applied `max_blocks`; returns the blocks and events they applied.
+pub fn process_driver_events(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
+    let mut applied = (0, 0);
     if value::<bool>(client, QUEUE_EXISTS, &[]) != Some(true) {
-        return true;
+        return applied;
     }
     let rows: Vec<[Option<String>; 3]> = spi(run(client, UNPROCESSED, &[]))
         .map(|r| std::array::from_fn(|i| spi(r.get::<String>(i + 1))))
         .collect();
     for [id, kind, hash] in rows {
+        if max_blocks.is_some_and(|m| applied.0 >= m) {
+            break;
+        }
         let hash = hash.unwrap_or_default();
         let handled = match kind.as_deref() {
             Some("StartBlock" | "NewBlock") => {
                 match value::<String>(client, PENDING_BY_HASH, &[hash.as_str().into()]) {
-                    Some(number) => {
-                        !matches!(on_block_row(client, &number, false), BlockOutcome::Pending)
-                    }
+                    Some(number) => match on_block_row(client, &number, false) {
+                        BlockOutcome::Applied { events, .. } => {
+                            applied = (applied.0 + 1, applied.1 + events);
+                            true
+                        }
+                        BlockOutcome::Pending => false,
+                        BlockOutcome::Skipped => true,
+                    },
                     None => true,
                 }
             }
@@ -80,11 +90,11 @@ pub fn process_driver_events(client: &mut SpiClient<'_>) -> bool {
             _ => true,
         };
         if !handled {
-            return false;
+            break;
         }
         spi(run(client, MARK_PROCESSED, &[id.into()]));
     }
-    true
+    applied
 }
 
 /// RevertBlock: a row with that hash is marked REVERTED (its trigger reverts it); a block

@@ -129,9 +129,11 @@ pub fn events_arrived(client: &mut SpiClient<'_>, late_blocks: &[String]) {
 /// then pending blocks in order, at most `max_blocks`; returns how many blocks and events were
 /// applied. What the worker and `evp_catchup()` run.
 pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
-    process_driver_events(client);
+    let (queued_blocks, queued_events) = process_driver_events(client, max_blocks);
     late::apply_noted(client);
-    apply_pending(client, max_blocks, None, Walk::All)
+    let left = max_blocks.map(|m| (m - queued_blocks).max(0));
+    let (blocks, events) = apply_pending(client, left, None, Walk::All);
+    (queued_blocks + blocks, queued_events + events)
 }
 
 /// Applies pending blocks in number order, those `walk` says, at most `max_blocks`, below

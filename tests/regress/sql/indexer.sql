@@ -178,6 +178,26 @@ SELECT * FROM t.queue();
 -- A rebuild replays rows and blocks without a row in number order and ends in the same state.
 SELECT evp_rebuild() AS events_applied, t.same_as(110) AS same_state;
 
+-- 10. A restart between a reorg and the new fork: block 113 stays REVERTED (step 9), and the
+-- catch-up brings the new fork's row 111 and events, none at 113. The live block 114 waits for
+-- the REVERTED row's replacement, which will not come, even past its StartBlock; evp_status()
+-- gives the statement that moves on.
+SELECT t.new_fork();
+BEGIN;
+SELECT t.liquidity(111, 'Deposit', '0xc', 5, 20, 77);
+INSERT INTO starknet_blocks VALUES (111, t.hash(111), t.hash(110), 1700001332, 'MINED');
+SELECT t.driver('CatchupVault', NULL, '0xa11', t.hash(110), t.hash(111));
+COMMIT;
+SELECT t.liquidity(114, 'Deposit', '0xc', 1, 21, 78), t.live(114);
+SELECT last_applied_block, pending_blocks, waiting_for FROM evp_status;
+SELECT * FROM t.queue();
+DELETE FROM starknet_blocks WHERE block_number <= 113 AND status = 'REVERTED';
+SELECT evp_catchup() AS applied;
+SELECT last_applied_block, pending_blocks, waiting_for FROM evp_status;
+SELECT * FROM t.queue();
+SELECT t.snapshot(114);
+SELECT evp_rebuild() AS events_applied, t.same_as(114) AS same_state;
+
 SET client_min_messages = warning;
 DROP SCHEMA t CASCADE;
 DROP EXTENSION event_processor;
