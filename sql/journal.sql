@@ -16,29 +16,81 @@
 -- journaled when the block first wrote them, so they are not journaled again.
 
 -- Every table the apply path writes in place, with its key, the channel its changes are
--- announced on and its history table.
+-- announced on, the function that makes a row the payload, and its history table.
 CREATE TABLE evp.journaled_tables (
     tbl text PRIMARY KEY,
     keys text[] NOT NULL,
     channel text,
+    payload text NOT NULL DEFAULT 'row_to_json',
     history text
 );
-INSERT INTO evp.journaled_tables (tbl, keys, channel, history) VALUES
-    ('public."VaultStates"', '{address}', 'vault_update', 'public."Vault_Historic"'),
-    ('public."Liquidity_Providers"', '{address,vault_address}', 'lp_update', 'public."Liquidity_Providers_Historic"'),
-    ('public."Option_Rounds"', '{address}', 'or_update', NULL),
-    ('public."Queued_Liquidity"', '{round_address,address}', NULL, NULL),
-    ('public."Option_Buyers"', '{address,round_address}', 'ob_update', NULL),
-    ('public."Bids"', '{round_address,bid_id}', 'bids_update', NULL),
-    ('evp.applied_blocks', '{block_number}', NULL, NULL),
-    ('evp.vault_progress', '{vault_address}', NULL, NULL),
-    ('evp.lp_round_liquidity', '{round_address,lp_address}', NULL, NULL),
-    ('evp.failed_events', '{vault_address,event_nonce,block_hash}', NULL, NULL);
+
+-- The websocket server decodes bids_update into a type whose tree_nonce is a string and whose
+-- buyer is "address" (SPEC 7.2): on the first payload of another shape its listener stops for
+-- good. The row's columns, then, with those two; amounts stay JSON numbers.
+CREATE FUNCTION evp.bid_payload(b public."Bids") RETURNS json
+IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
+    SELECT json_build_object('round_address', b.round_address, 'bid_id', b.bid_id, 'buyer_address', b.buyer_address,
+                             'address', b.buyer_address, 'tree_nonce', b.tree_nonce::text, 'amount', b.amount,
+                             'price', b.price)
+$$;
+
+INSERT INTO evp.journaled_tables (tbl, keys, channel, payload, history) VALUES
+    ('public."VaultStates"', '{address}', 'vault_update', DEFAULT, 'public."Vault_Historic"'),
+    ('public."Liquidity_Providers"', '{address,vault_address}', 'lp_update', DEFAULT, 'public."Liquidity_Providers_Historic"'),
+    ('public."Option_Rounds"', '{address}', 'or_update', DEFAULT, NULL),
+    ('public."Queued_Liquidity"', '{round_address,address}', NULL, DEFAULT, NULL),
+    ('public."Option_Buyers"', '{address,round_address}', 'ob_update', DEFAULT, NULL),
+    ('public."Bids"', '{round_address,bid_id}', 'bids_update', 'evp.bid_payload', NULL),
+    ('evp.applied_blocks', '{block_number}', NULL, DEFAULT, NULL),
+    ('evp.vault_progress', '{vault_address}', NULL, DEFAULT, NULL),
+    ('evp.lp_round_liquidity', '{round_address,lp_address}', NULL, DEFAULT, NULL),
+    ('evp.failed_events', '{vault_address,event_nonce,block_hash}', NULL, DEFAULT, NULL);
 
 -- The order of images across tables and transactions (a block's late events are applied in a
 -- later one). Dumped, so that images written after a restore still sort after the restored ones.
 CREATE SEQUENCE evp.journal_seq;
 SELECT pg_catalog.pg_extension_config_dump('evp.journal_seq', '');
+
+-- A listener that stops reading while its connection stays open holds PostgreSQL's
+-- notification queue; once the queue is full, NOTIFY fails at commit, and with it the
+-- indexer's transaction (SPEC 7.2). Above evp.notify_queue_limit (a share of the queue),
+-- notifications are skipped instead and counted here, with one WARNING when skipping starts;
+-- they are sent again once the queue has drained below the limit.
+CREATE TABLE evp.notify_guard (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    skipped bigint NOT NULL DEFAULT 0,           -- notifications skipped since CREATE EXTENSION
+    skipping_since timestamptz                   -- set while skipping
+);
+INSERT INTO evp.notify_guard DEFAULT VALUES;
+
+-- Whether the queue is below the limit; the first statement to find room after skipping ends
+-- the skipping.
+CREATE FUNCTION evp.notify_queue_has_room() RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    limit_share float8 := coalesce(nullif(current_setting('evp.notify_queue_limit', true), '')::float8, 0.5);
+    room boolean := pg_catalog.pg_notification_queue_usage() < limit_share;
+BEGIN
+    IF room THEN
+        UPDATE evp.notify_guard SET skipping_since = NULL WHERE skipping_since IS NOT NULL;
+    END IF;
+    RETURN room;
+END $$;
+
+CREATE FUNCTION evp.notifications_skipped(n bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    since timestamptz;
+BEGIN
+    SELECT skipping_since INTO since FROM evp.notify_guard FOR UPDATE;
+    UPDATE evp.notify_guard SET skipped = skipped + n, skipping_since = coalesce(skipping_since, now());
+    IF since IS NULL THEN
+        RAISE WARNING 'event_processor: the notification queue is % full, above evp.notify_queue_limit: notifications are skipped until it drains',
+                      round((100 * pg_catalog.pg_notification_queue_usage())::numeric, 3)::text || '%'
+            USING HINT = 'A session that LISTENs and does not read holds the queue (see pg_stat_activity); evp_status() counts what is skipped.';
+    END IF;
+END $$;
 
 -- Generated per table, with its key columns, row type and channel written out, so that every
 -- statement is static SQL with a cached plan:
@@ -51,8 +103,10 @@ SELECT pg_catalog.pg_extension_config_dump('evp.journal_seq', '');
 --   already (their latest_block is the block, or a later one when late events of an older
 --   block are applied) upserts; the others insert without conflict checks, which cost as much
 --   as the insert when a block writes every LP of a vault. It sends {"operation":
---   "insert"|"update"|"delete", "payload": row} per row on the table's channel unless
---   evp.notify is off (pg_notify is delivered at commit, so a rolled-back block sends nothing). As in the PostgreSQL manual's audit example, each branch
+--   "insert"|"update"|"delete", "payload": row} per row on the table's channel (the row made
+--   a payload by the table's function) unless evp.notify is off, or the notification queue
+--   has no room (see evp.notify_queue_has_room). pg_notify is delivered at commit, so a
+--   rolled-back block sends nothing. As in the PostgreSQL manual's audit example, each branch
 --   names only the transition tables its trigger has. (A transition table's rows are records:
 --   ROW(o.*) makes one the table's type again.)
 -- - the statements of evp.revert_block(), evp.prune_journal(), evp.clear_state() and the rows
@@ -78,7 +132,7 @@ DECLARE
     clear_sql text := '';
     view_sql text := '';
 BEGIN
-    FOR t IN SELECT jt.tbl, jt.keys, jt.channel, jt.history, c.oid AS rel, c.relname
+    FOR t IN SELECT jt.tbl, jt.keys, jt.channel, jt.payload, jt.history, c.oid AS rel, c.relname
                FROM evp.journaled_tables jt JOIN pg_class c ON c.oid = jt.tbl::regclass ORDER BY jt.tbl LOOP
         j := format('evp.%I', 'journal_' || t.relname);
         SELECT string_agg(quote_ident(k), ', ' ORDER BY i),
@@ -104,13 +158,19 @@ BEGIN
         notify := CASE WHEN t.channel IS NULL THEN '' ELSE format($n$
                 IF evp.enabled('evp.notify') THEN
                     IF TG_OP = 'DELETE' THEN
-                        PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "delete", "payload" : ' || row_to_json(o)::text || '}')
-                           FROM old_rows o;
-                    ELSE
-                        PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "' || lower(TG_OP) || '", "payload" : ' || row_to_json(n)::text || '}')
+                        IF evp.notify_queue_has_room() THEN
+                            PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "delete", "payload" : ' || %2$s(o)::text || '}')
+                               FROM old_rows o;
+                        ELSE
+                            PERFORM evp.notifications_skipped((SELECT count(*) FROM old_rows));
+                        END IF;
+                    ELSIF evp.notify_queue_has_room() THEN
+                        PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "' || lower(TG_OP) || '", "payload" : ' || %2$s(n)::text || '}')
                            FROM new_rows n;
+                    ELSE
+                        PERFORM evp.notifications_skipped((SELECT count(*) FROM new_rows));
                     END IF;
-                END IF;$n$, t.channel) END;
+                END IF;$n$, t.channel, t.payload) END;
         history_insert := format('INSERT INTO %s (%s, block_number, unlocked_balance, locked_balance, stashed_balance) '
                                  'SELECT %s, blk, n.unlocked_balance, n.locked_balance, n.stashed_balance FROM new_rows n',
                                  t.history, keys, key_n);

@@ -76,23 +76,26 @@ END $$;
 -- the apply path updates, for the same reason.
 -- Balances are never negative: a transition that would make one negative is an inconsistent
 -- chain, and the CHECK turns it into an error instead of a wrong state.
+-- The websocket server scans dates and durations into unsigned integers and addresses into
+-- strings, where a NULL fails the whole subscription (SPEC 7.2): what is not known yet (a
+-- vault's configuration before its ContractDeployed, say) is 0 or 0x0, never NULL.
 CREATE TABLE public."VaultStates" (
     address varchar(66) PRIMARY KEY,
     unlocked_balance numeric(78,0) NOT NULL DEFAULT 0 CHECK (unlocked_balance >= 0),
     locked_balance numeric(78,0) NOT NULL DEFAULT 0 CHECK (locked_balance >= 0),
     stashed_balance numeric(78,0) NOT NULL DEFAULT 0 CHECK (stashed_balance >= 0),
-    current_round numeric(78,0),
-    current_round_address varchar(66),
+    current_round numeric(78,0) NOT NULL DEFAULT 0,
+    current_round_address varchar(66) NOT NULL DEFAULT '0x0',
     latest_block numeric(78,0),
-    deployment_date numeric(78,0),
-    fossil_client_address varchar(66),
-    eth_address varchar(66),
-    option_round_class_hash varchar(66),
-    alpha numeric(78,0),
-    strike_level numeric(78,0),
-    round_transition_period numeric(78,0),
-    auction_duration numeric(78,0),
-    round_duration numeric(78,0)
+    deployment_date numeric(78,0) NOT NULL DEFAULT 0,
+    fossil_client_address varchar(66) NOT NULL DEFAULT '0x0',
+    eth_address varchar(66) NOT NULL DEFAULT '0x0',
+    option_round_class_hash varchar(66) NOT NULL DEFAULT '0x0',
+    alpha numeric(78,0) NOT NULL DEFAULT 0,
+    strike_level numeric(78,0) NOT NULL DEFAULT 0,
+    round_transition_period numeric(78,0) NOT NULL DEFAULT 0,
+    auction_duration numeric(78,0) NOT NULL DEFAULT 0,
+    round_duration numeric(78,0) NOT NULL DEFAULT 0
 ) WITH (fillfactor = 50);
 
 CREATE TABLE public."Liquidity_Providers" (
@@ -106,28 +109,30 @@ CREATE TABLE public."Liquidity_Providers" (
 ) WITH (fillfactor = 50);
 CREATE INDEX "Liquidity_Providers_vault_idx" ON public."Liquidity_Providers" (vault_address);
 
+-- Dates as above. The amounts that the round contract's views read as 0 until they are set
+-- (SPEC 7.3) are 0 until then; remaining_liquidity is NULL until the settlement.
 CREATE TABLE public."Option_Rounds" (
     address varchar(66) PRIMARY KEY,
     vault_address varchar(66) NOT NULL,
     round_id numeric(78,0) NOT NULL,
     state varchar(16) NOT NULL DEFAULT 'Open'
         CHECK (state IN ('Open', 'Auctioning', 'Running', 'Settled')),
-    start_date numeric(78,0),
-    end_date numeric(78,0),
-    settlement_date numeric(78,0),
-    deployment_date numeric(78,0),
-    strike_price numeric(78,0),
-    cap_level numeric(78,0),
-    reserve_price numeric(78,0),
-    starting_liquidity numeric(78,0),
-    available_options numeric(78,0),
-    queued_liquidity numeric(78,0),
-    clearing_price numeric(78,0),
-    sold_options numeric(78,0),
-    premiums numeric(78,0),
-    unsold_liquidity numeric(78,0),
-    settlement_price numeric(78,0),
-    payout_per_option numeric(78,0),
+    start_date numeric(78,0) NOT NULL,
+    end_date numeric(78,0) NOT NULL,
+    settlement_date numeric(78,0) NOT NULL,
+    deployment_date numeric(78,0) NOT NULL DEFAULT 0,
+    strike_price numeric(78,0) NOT NULL,
+    cap_level numeric(78,0) NOT NULL,
+    reserve_price numeric(78,0) NOT NULL,
+    starting_liquidity numeric(78,0) NOT NULL DEFAULT 0,
+    available_options numeric(78,0) NOT NULL DEFAULT 0,
+    queued_liquidity numeric(78,0) NOT NULL DEFAULT 0,
+    clearing_price numeric(78,0) NOT NULL DEFAULT 0,
+    sold_options numeric(78,0) NOT NULL DEFAULT 0,
+    premiums numeric(78,0) NOT NULL DEFAULT 0,
+    unsold_liquidity numeric(78,0) NOT NULL DEFAULT 0,
+    settlement_price numeric(78,0) NOT NULL DEFAULT 0,
+    payout_per_option numeric(78,0) NOT NULL DEFAULT 0,
     remaining_liquidity numeric(78,0) CHECK (remaining_liquidity >= 0)
 );
 CREATE UNIQUE INDEX "Option_Rounds_vault_round_idx" ON public."Option_Rounds" (vault_address, round_id);

@@ -42,6 +42,9 @@ pub static NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(1000);
 /// (SPEC 7.3). Read as text by the trigger of sql/triggers.sql; defined here for its type,
 /// description and `SHOW`.
 pub static REPLACE_REVERTED: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// The share of PostgreSQL's notification queue above which notifications are skipped (SPEC
+/// 7.3). Read as text by sql/journal.sql; defined here for its type, range and `SHOW`.
+pub static NOTIFY_QUEUE_LIMIT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
 /// Blocks of undo journal kept behind the newest applied block.
 pub static JOURNAL_HORIZON: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 
@@ -117,6 +120,16 @@ pub fn init() {
         c"Send NOTIFY on vault_update, lp_update, or_update, ob_update and bids_update.",
         c"Notifications are delivered at commit; off silences them.",
         &NOTIFY,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_float_guc(
+        c"evp.notify_queue_limit",
+        c"Share of the notification queue above which notifications are skipped, not sent.",
+        c"A listener that stops reading fills the queue, and a full queue fails the NOTIFYing transaction at commit; skipped notifications are counted in evp_status().",
+        &NOTIFY_QUEUE_LIMIT,
+        0.0,
+        1.0,
         GucContext::Userset,
         GucFlags::default(),
     );

@@ -9,16 +9,16 @@
 /// $11 block timestamp (NULL for a block without a row). Configuration only: balances and the
 /// current round stay as they are. The deployment date is the block timestamp; without one it
 /// is round 1's (see `ROUND_DEPLOYED`), and rounds deployed before the transition period was
-/// known get theirs now.
+/// known (deployment date 0) get theirs now.
 pub const CONTRACT_DEPLOYED: &str = r#"
 WITH r AS (
     UPDATE public."Option_Rounds" SET deployment_date = start_date - $8::numeric
-     WHERE vault_address = $1 AND deployment_date IS NULL)
+     WHERE vault_address = $1 AND deployment_date = 0)
 INSERT INTO public."VaultStates" AS v (address, latest_block, deployment_date, fossil_client_address, eth_address,
        option_round_class_hash, alpha, strike_level, round_transition_period, auction_duration, round_duration)
 VALUES ($1, $2::numeric,
         coalesce($11::numeric, (SELECT start_date - $8::numeric FROM public."Option_Rounds"
-                                 WHERE vault_address = $1 AND round_id = 1)),
+                                 WHERE vault_address = $1 AND round_id = 1), 0),
         $3, $4, $5, $6::numeric, $7::numeric, $8::numeric, $9::numeric, $10::numeric)
 ON CONFLICT (address) DO UPDATE SET
        latest_block = EXCLUDED.latest_block, deployment_date = EXCLUDED.deployment_date,
@@ -63,23 +63,24 @@ ON CONFLICT (address, vault_address) DO UPDATE SET stashed_balance = 0, latest_b
 /// $5 auction end, $6 settlement date, $7 strike price, $8 cap level, $9 reserve price,
 /// $10 block, $11 block timestamp (NULL for a block without a row). The deployment date is the
 /// block timestamp; without one, the contract's rule gives it (the vault starts a round's
-/// auction `round_transition_period` after deploying it: SPEC 7.1), NULL until the vault's
-/// configuration is known (`CONTRACT_DEPLOYED` fills it in). Round 1's date is the vault's
-/// until the vault's own event says otherwise.
+/// auction `round_transition_period` after deploying it: SPEC 7.1), 0 until the vault is
+/// known (`CONTRACT_DEPLOYED` fills it in). Round 1's date is the vault's until the vault's
+/// own event says otherwise.
 pub const ROUND_DEPLOYED: &str = r#"
 WITH d AS (
     SELECT coalesce($11::numeric,
-                    $4::numeric - (SELECT round_transition_period FROM public."VaultStates" WHERE address = $1)) AS date),
+                    $4::numeric - (SELECT round_transition_period FROM public."VaultStates" WHERE address = $1),
+                    0) AS date),
 r AS (
     INSERT INTO public."Option_Rounds" (address, vault_address, round_id, state, start_date, end_date,
            settlement_date, deployment_date, strike_price, cap_level, reserve_price)
     SELECT $2, $1, $3::numeric, 'Open', $4::numeric, $5::numeric, $6::numeric, d.date,
            $7::numeric, $8::numeric, $9::numeric FROM d)
 INSERT INTO public."VaultStates" AS v (address, current_round, current_round_address, latest_block, deployment_date)
-SELECT $1, $3::numeric, $2, $10::numeric, CASE WHEN $3::numeric = 1 THEN d.date END FROM d
+SELECT $1, $3::numeric, $2, $10::numeric, CASE WHEN $3::numeric = 1 THEN d.date ELSE 0 END FROM d
 ON CONFLICT (address) DO UPDATE SET current_round = EXCLUDED.current_round,
        current_round_address = EXCLUDED.current_round_address, latest_block = EXCLUDED.latest_block,
-       deployment_date = coalesce(v.deployment_date, EXCLUDED.deployment_date)"#;
+       deployment_date = CASE WHEN v.deployment_date = 0 THEN EXCLUDED.deployment_date ELSE v.deployment_date END"#;
 
 /// PricingDataSet: $1 vault, $2 round, $3 strike price, $4 cap level, $5 reserve price.
 pub const PRICING_SET: &str = r#"
@@ -115,7 +116,7 @@ WITH r AS (
     UPDATE public."Option_Rounds" SET state = 'Running', clearing_price = $3::numeric, sold_options = $4::numeric,
            unsold_liquidity = $5::numeric, premiums = $3::numeric * $4::numeric
      WHERE address = $2 AND vault_address = $1
-    RETURNING coalesce(starting_liquidity, 0) AS s_total, premiums AS p, unsold_liquidity AS u),
+    RETURNING starting_liquidity AS s_total, premiums AS p, unsold_liquidity AS u),
 v AS (
     UPDATE public."VaultStates" v SET unlocked_balance = v.unlocked_balance + r.p + r.u,
            locked_balance = v.locked_balance - r.u, latest_block = $6::numeric
@@ -146,10 +147,9 @@ ON CONFLICT (address, round_address) DO UPDATE
 pub const ROUND_SETTLED: &str = r#"
 WITH r AS (
     UPDATE public."Option_Rounds" SET state = 'Settled', settlement_price = $3::numeric, payout_per_option = $4::numeric,
-           remaining_liquidity = coalesce(starting_liquidity, 0) - coalesce(unsold_liquidity, 0)
-                                 - $4::numeric * coalesce(sold_options, 0)
+           remaining_liquidity = starting_liquidity - unsold_liquidity - $4::numeric * sold_options
      WHERE address = $2 AND vault_address = $1
-    RETURNING coalesce(starting_liquidity, 0) AS s_total, remaining_liquidity AS rem, coalesce(queued_liquidity, 0) AS q_total),
+    RETURNING starting_liquidity AS s_total, remaining_liquidity AS rem, queued_liquidity AS q_total),
 v AS (
     UPDATE public."VaultStates" v
        SET locked_balance = 0,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Readers get {"operation", "payload": row} on vault_update, lp_update, or_update, ob_update and
-# bids_update, only for committed changes, and nothing when evp.notify = off.
+# bids_update (whose row also carries "address", the buyer, and tree_nonce as a string: SPEC
+# 7.2), only for committed changes, and nothing when evp.notify = off.
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/common.sh"
 
@@ -11,7 +12,9 @@ LISTEN vault_update; LISTEN lp_update; LISTEN or_update; LISTEN ob_update; LISTE
 INSERT INTO "VaultStates"(address, unlocked_balance, latest_block) VALUES ('0xa', 5, 7);
 UPDATE "VaultStates" SET locked_balance = 3 WHERE address = '0xa';
 INSERT INTO "Liquidity_Providers"(address, vault_address, unlocked_balance, latest_block) VALUES ('0xb', '0xa', 5, 7);
-INSERT INTO "Option_Rounds"(address, vault_address, round_id) VALUES ('0xc', '0xa', 1);
+INSERT INTO "Option_Rounds"(address, vault_address, round_id, start_date, end_date, settlement_date, strike_price,
+                            cap_level, reserve_price)
+VALUES ('0xc', '0xa', 1, 1700001000, 1700001600, 1700001900, 7, 5000, 3);
 INSERT INTO "Option_Buyers"(address, round_address) VALUES ('0xd', '0xc');
 INSERT INTO "Bids"(round_address, bid_id, buyer_address, tree_nonce, amount, price) VALUES ('0xc', '0x1', '0xd', 0, 10, 2);
 DELETE FROM "Bids";
@@ -23,13 +26,13 @@ SELECT 1 AS done;
 SQL
 )
 read -r -d '' expected <<'OUT' || true
-Asynchronous notification "vault_update" with payload "{"operation" : "insert", "payload" : {"address":"0xa","unlocked_balance":5,"locked_balance":0,"stashed_balance":0,"current_round":null,"current_round_address":null,"latest_block":7,"deployment_date":null,"fossil_client_address":null,"eth_address":null,"option_round_class_hash":null,"alpha":null,"strike_level":null,"round_transition_period":null,"auction_duration":null,"round_duration":null}}"
-Asynchronous notification "vault_update" with payload "{"operation" : "update", "payload" : {"address":"0xa","unlocked_balance":5,"locked_balance":3,"stashed_balance":0,"current_round":null,"current_round_address":null,"latest_block":7,"deployment_date":null,"fossil_client_address":null,"eth_address":null,"option_round_class_hash":null,"alpha":null,"strike_level":null,"round_transition_period":null,"auction_duration":null,"round_duration":null}}"
+Asynchronous notification "vault_update" with payload "{"operation" : "insert", "payload" : {"address":"0xa","unlocked_balance":5,"locked_balance":0,"stashed_balance":0,"current_round":0,"current_round_address":"0x0","latest_block":7,"deployment_date":0,"fossil_client_address":"0x0","eth_address":"0x0","option_round_class_hash":"0x0","alpha":0,"strike_level":0,"round_transition_period":0,"auction_duration":0,"round_duration":0}}"
+Asynchronous notification "vault_update" with payload "{"operation" : "update", "payload" : {"address":"0xa","unlocked_balance":5,"locked_balance":3,"stashed_balance":0,"current_round":0,"current_round_address":"0x0","latest_block":7,"deployment_date":0,"fossil_client_address":"0x0","eth_address":"0x0","option_round_class_hash":"0x0","alpha":0,"strike_level":0,"round_transition_period":0,"auction_duration":0,"round_duration":0}}"
 Asynchronous notification "lp_update" with payload "{"operation" : "insert", "payload" : {"address":"0xb","vault_address":"0xa","unlocked_balance":5,"locked_balance":0,"stashed_balance":0,"latest_block":7}}"
-Asynchronous notification "or_update" with payload "{"operation" : "insert", "payload" : {"address":"0xc","vault_address":"0xa","round_id":1,"state":"Open","start_date":null,"end_date":null,"settlement_date":null,"deployment_date":null,"strike_price":null,"cap_level":null,"reserve_price":null,"starting_liquidity":null,"available_options":null,"queued_liquidity":null,"clearing_price":null,"sold_options":null,"premiums":null,"unsold_liquidity":null,"settlement_price":null,"payout_per_option":null,"remaining_liquidity":null}}"
+Asynchronous notification "or_update" with payload "{"operation" : "insert", "payload" : {"address":"0xc","vault_address":"0xa","round_id":1,"state":"Open","start_date":1700001000,"end_date":1700001600,"settlement_date":1700001900,"deployment_date":0,"strike_price":7,"cap_level":5000,"reserve_price":3,"starting_liquidity":0,"available_options":0,"queued_liquidity":0,"clearing_price":0,"sold_options":0,"premiums":0,"unsold_liquidity":0,"settlement_price":0,"payout_per_option":0,"remaining_liquidity":null}}"
 Asynchronous notification "ob_update" with payload "{"operation" : "insert", "payload" : {"address":"0xd","round_address":"0xc","mintable_options":0,"refundable_amount":0,"has_minted":false,"has_refunded":false}}"
-Asynchronous notification "bids_update" with payload "{"operation" : "insert", "payload" : {"round_address":"0xc","bid_id":"0x1","buyer_address":"0xd","tree_nonce":0,"amount":10,"price":2}}"
-Asynchronous notification "bids_update" with payload "{"operation" : "delete", "payload" : {"round_address":"0xc","bid_id":"0x1","buyer_address":"0xd","tree_nonce":0,"amount":10,"price":2}}"
+Asynchronous notification "bids_update" with payload "{"operation" : "insert", "payload" : {"round_address" : "0xc", "bid_id" : "0x1", "buyer_address" : "0xd", "address" : "0xd", "tree_nonce" : "0", "amount" : 10, "price" : 2}}"
+Asynchronous notification "bids_update" with payload "{"operation" : "delete", "payload" : {"round_address" : "0xc", "bid_id" : "0x1", "buyer_address" : "0xd", "address" : "0xd", "tree_nonce" : "0", "amount" : 10, "price" : 2}}"
  done 
 ------
     1
@@ -53,7 +56,7 @@ SQL
 )
 read -r -d '' expected <<'OUT' || true
 Asynchronous notification "lp_update" with payload "{"operation" : "delete", "payload" : {"address":"0xb2","vault_address":"0xa","unlocked_balance":9,"locked_balance":0,"stashed_balance":0,"latest_block":8}}"
-Asynchronous notification "vault_update" with payload "{"operation" : "update", "payload" : {"address":"0xa","unlocked_balance":5,"locked_balance":4,"stashed_balance":0,"current_round":null,"current_round_address":null,"latest_block":7,"deployment_date":null,"fossil_client_address":null,"eth_address":null,"option_round_class_hash":null,"alpha":null,"strike_level":null,"round_transition_period":null,"auction_duration":null,"round_duration":null}}"
+Asynchronous notification "vault_update" with payload "{"operation" : "update", "payload" : {"address":"0xa","unlocked_balance":5,"locked_balance":4,"stashed_balance":0,"current_round":0,"current_round_address":"0x0","latest_block":7,"deployment_date":0,"fossil_client_address":"0x0","eth_address":"0x0","option_round_class_hash":"0x0","alpha":0,"strike_level":0,"round_transition_period":0,"auction_duration":0,"round_duration":0}}"
  done 
 ------
     1

@@ -51,7 +51,8 @@ BEGIN;
 SELECT set_config('evp.applying_block', '7', true);
 INSERT INTO "VaultStates"(address, unlocked_balance, locked_balance, latest_block) VALUES ('0xa', 5, 4, 7);
 INSERT INTO "Liquidity_Providers"(address, vault_address, unlocked_balance, latest_block) VALUES ('0xb', '0xa', 5, 7);
-INSERT INTO "Option_Rounds"(address, vault_address, round_id) VALUES ('0xc', '0xa', 1);
+INSERT INTO "Option_Rounds"(address, vault_address, round_id, start_date, end_date, settlement_date, strike_price, cap_level, reserve_price)
+    VALUES ('0xc', '0xa', 1, 1700001000, 1700001600, 1700001900, 0, 0, 0);
 SELECT set_config('evp.applying_block', '8', true);
 UPDATE "VaultStates" SET unlocked_balance = 6, latest_block = 8 WHERE address = '0xa';
 UPDATE "VaultStates" SET stashed_balance = 1, latest_block = 8 WHERE address = '0xa';
@@ -77,13 +78,33 @@ SELECT (SELECT count(*) FROM "VaultStates") + (SELECT count(*) FROM "Liquidity_P
 
 -- A row the apply path deleted is inserted again by the revert (no transition deletes rows
 -- today; the journal covers it all the same).
-INSERT INTO "Option_Rounds"(address, vault_address, round_id, state) VALUES ('0xc', '0xa', 1, 'Running');
+INSERT INTO "Option_Rounds"(address, vault_address, round_id, state, start_date, end_date, settlement_date, strike_price, cap_level, reserve_price)
+    VALUES ('0xc', '0xa', 1, 'Running', 1700001000, 1700001600, 1700001900, 0, 0, 0);
 BEGIN;
 SELECT set_config('evp.applying_block', '9', true);
 DELETE FROM "Option_Rounds";
 SELECT evp.revert_block(9);
 COMMIT;
 SELECT address, round_id, state FROM "Option_Rounds";
+
+-- The websocket server scans these into non-null types, where a NULL fails a subscription
+-- (SPEC 7.2); the round amounts its views read as 0 before they are set are 0 too (SPEC 7.3).
+-- None may hold NULL:
+SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+ WHERE c.relnamespace = 'public'::regnamespace AND NOT a.attnotnull AND a.attnum > 0 AND (c.relname, a.attname) IN (
+       ('VaultStates', 'address'), ('VaultStates', 'current_round_address'), ('VaultStates', 'deployment_date'),
+       ('VaultStates', 'fossil_client_address'), ('VaultStates', 'eth_address'), ('VaultStates', 'option_round_class_hash'),
+       ('VaultStates', 'auction_duration'), ('VaultStates', 'round_duration'), ('VaultStates', 'round_transition_period'),
+       ('Liquidity_Providers', 'address'), ('Liquidity_Providers', 'vault_address'),
+       ('Option_Rounds', 'address'), ('Option_Rounds', 'vault_address'), ('Option_Rounds', 'state'),
+       ('Option_Rounds', 'start_date'), ('Option_Rounds', 'end_date'), ('Option_Rounds', 'settlement_date'),
+       ('Option_Rounds', 'deployment_date'), ('Option_Rounds', 'clearing_price'), ('Option_Rounds', 'sold_options'),
+       ('Option_Rounds', 'premiums'), ('Option_Rounds', 'unsold_liquidity'), ('Option_Rounds', 'settlement_price'),
+       ('Option_Rounds', 'payout_per_option'), ('Option_Rounds', 'starting_liquidity'),
+       ('Option_Rounds', 'available_options'), ('Option_Rounds', 'queued_liquidity'),
+       ('Option_Buyers', 'address'), ('Option_Buyers', 'round_address'), ('Option_Buyers', 'has_minted'),
+       ('Option_Buyers', 'has_refunded'), ('Bids', 'buyer_address'), ('Bids', 'round_address'), ('Bids', 'bid_id'),
+       ('Bids', 'tree_nonce'));
 
 -- Round states are constrained to the four the readers know.
 UPDATE "Option_Rounds" SET state = 'Closed';
