@@ -6,7 +6,7 @@ PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PG_BIN/pg_config
 PGRX_VERSION=0.18.0
 APT_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-contrib libclang-dev clang
-              build-essential pkg-config sudo)
+              build-essential pkg-config sudo python3)
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 

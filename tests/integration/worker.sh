@@ -73,11 +73,27 @@ echo "ok worker: async inserts of the forwarded-reorgs chain (with its reorgs) a
 
 # 2b. The Pitch Lake indexer's way (SPEC 7.1): its schema, blocks without a row, driver
 # events, reorgs as REVERTED rows replaced by the new fork; the worker applies it all.
+# A reader LISTENs meanwhile; what the worker sends must decode as the websocket server decodes.
 fresh "$fixtures/event-logger/setup.sql"
 q -c "CREATE EXTENSION event_processor"
+listened=$CLUSTER_DIR/async-notifications.out
+{ echo "LISTEN vault_update; LISTEN lp_update; LISTEN or_update; LISTEN ob_update; LISTEN bids_update;"
+  for _ in $(seq 900); do echo "SELECT pg_sleep(0.1);"; done; } | q >"$listened" 2>&1 &
+listener=$!
+for _ in $(seq 100); do
+    [ "$(q -At -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(0.1);'")" = 1 ] && break
+    sleep 0.05
+done
 q -f "$fixtures/event-logger/chain.sql" >/dev/null
 settled || fail "the event-logger chain was not applied within 60 s"
 compare event-logger "async, the indexer's way"
+sleep 0.5
+kill "$listener" 2>/dev/null || true
+wait "$listener" 2>/dev/null || true
+python3 "$here/reader.py" notifications "$listened" >"$listened.check" \
+    && python3 "$here/reader.py" queries evp_worker "$fixtures/event-logger/expected.json" >>"$listened.check" \
+    || { fail "async: what the reader gets does not decode:"; head -20 "$listened.check"; }
+echo "ok worker: as the websocket server reads it, async: $(grep -h '^decoded' "$listened.check")"
 [ "$(q -At -c "SELECT count(*) FROM driver_events WHERE NOT is_processed")" = 0 ] \
     || fail "async, the indexer's way: driver events left unprocessed"
 [ "$(digest evp_worker)" = "$(sync_digest event-logger "$fixtures/event-logger/setup.sql")" ] \
