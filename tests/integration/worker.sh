@@ -32,6 +32,30 @@ compare() { # fixture, label
     out=$(q -v expected="$fixtures/$1/expected.json" -v history="$fixtures/$1/expected_history.json" -f "$here/compare_fixture.sql")
     grep -q "mismatches: 0" <<<"$out" || { fail "$2: state differs from $1/expected.json"; echo "$out" | head -20; }
 }
+# A session that LISTENs on the five channels while the worker applies what follows; reader_check
+# stops it and decodes what it got as the websocket server does, then runs the server's SQL
+# for fixture $1 (SPEC 7.2).
+reader_start() {
+    listened=$CLUSTER_DIR/async-$1.out
+    { echo "LISTEN vault_update; LISTEN lp_update; LISTEN or_update; LISTEN ob_update; LISTEN bids_update;"
+      for _ in $(seq 900); do echo "SELECT pg_sleep(0.1);"; done; } | q >"$listened" 2>&1 &
+    listener=$!
+    for _ in $(seq 100); do
+        [ "$(q -At -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(0.1);'")" = 1 ] && return
+        sleep 0.05
+    done
+}
+reader_check() { # fixture
+    sleep 0.5
+    kill "$listener" 2>/dev/null || true
+    wait "$listener" 2>/dev/null || true
+    if python3 "$here/reader.py" notifications "$listened" >"$listened.check" \
+       && python3 "$here/reader.py" queries evp_worker "$fixtures/$1/expected.json" >>"$listened.check"; then
+        echo "ok worker: $1 as the websocket server reads it: $(grep -h '^decoded' "$listened.check")"
+    else
+        fail "$1: what the websocket server gets does not decode:"; grep -v '^reader problems' "$listened.check" | head -20
+    fi
+}
 # Drops the extension and the input tables (the Pitch Lake indexer's too) of database $1.
 drop_inputs() {
     q -d "$1" -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS event_processor" \
@@ -51,21 +75,26 @@ fresh() { # [input tables file]: an empty database state, with the extension not
     if [ -n "${1:-}" ]; then q -f "$1"; else q -f "$fixtures/input_tables_with_from_address.sql"; fi
 }
 
-# 1. History that was there before CREATE EXTENSION is applied by the worker, from the first block.
+# 1. History that was there before CREATE EXTENSION is applied by the worker, from the first
+# block. (Every fixture is read as the websocket server reads it, too.)
 fresh
 q -f "$fixtures/direct/chain.sql" >/dev/null
+reader_start direct
 q -c "CREATE EXTENSION event_processor"
 settled || fail "history was not applied within 60 s"
 compare direct "history before CREATE EXTENSION"
+reader_check direct
 expected=$(sync_digest direct "$fixtures/input_tables_with_from_address.sql")
 [ "$(digest evp_worker)" = "$expected" ] || fail "history: state differs from a sync-mode run"
 echo "ok worker: applied the direct chain's $(q -At -c 'SELECT count(*) FROM evp.applied_blocks') blocks of history after CREATE EXTENSION; equal to a sync run"
 
 # 2. Async inserts, reorgs included, are applied without calling anything.
 q -c "DROP EXTENSION event_processor" -c "DROP TABLE events, starknet_blocks" -c "CREATE EXTENSION event_processor"
+reader_start forwarded-reorgs
 q -f "$fixtures/forwarded-reorgs/chain.sql" >/dev/null
 settled || fail "async inserts were not applied within 60 s"
 compare forwarded-reorgs "async inserts"
+reader_check forwarded-reorgs
 q -d evp_sync -c "DROP EXTENSION event_processor" -c "DROP TABLE events, starknet_blocks"
 # (no input tables file: CREATE EXTENSION creates them, without from_address, as in evp_worker)
 [ "$(digest evp_worker)" = "$(sync_digest forwarded-reorgs)" ] || fail "async: state differs from a sync-mode run"
@@ -73,32 +102,26 @@ echo "ok worker: async inserts of the forwarded-reorgs chain (with its reorgs) a
 
 # 2b. The Pitch Lake indexer's way (SPEC 7.1): its schema, blocks without a row, driver
 # events, reorgs as REVERTED rows replaced by the new fork; the worker applies it all.
-# A reader LISTENs meanwhile; what the worker sends must decode as the websocket server decodes.
 fresh "$fixtures/event-logger/setup.sql"
 q -c "CREATE EXTENSION event_processor"
-listened=$CLUSTER_DIR/async-notifications.out
-{ echo "LISTEN vault_update; LISTEN lp_update; LISTEN or_update; LISTEN ob_update; LISTEN bids_update;"
-  for _ in $(seq 900); do echo "SELECT pg_sleep(0.1);"; done; } | q >"$listened" 2>&1 &
-listener=$!
-for _ in $(seq 100); do
-    [ "$(q -At -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(0.1);'")" = 1 ] && break
-    sleep 0.05
-done
+reader_start event-logger
 q -f "$fixtures/event-logger/chain.sql" >/dev/null
 settled || fail "the event-logger chain was not applied within 60 s"
 compare event-logger "async, the indexer's way"
-sleep 0.5
-kill "$listener" 2>/dev/null || true
-wait "$listener" 2>/dev/null || true
-python3 "$here/reader.py" notifications "$listened" >"$listened.check" \
-    && python3 "$here/reader.py" queries evp_worker "$fixtures/event-logger/expected.json" >>"$listened.check" \
-    || { fail "async: what the reader gets does not decode:"; head -20 "$listened.check"; }
-echo "ok worker: as the websocket server reads it, async: $(grep -h '^decoded' "$listened.check")"
+reader_check event-logger
 [ "$(q -At -c "SELECT count(*) FROM driver_events WHERE NOT is_processed")" = 0 ] \
     || fail "async, the indexer's way: driver events left unprocessed"
 [ "$(digest evp_worker)" = "$(sync_digest event-logger "$fixtures/event-logger/setup.sql")" ] \
     || fail "async, the indexer's way: state differs from a sync-mode run"
 echo "ok worker: the event-logger chain written the indexer's way, applied by the worker; equal to a sync run"
+# 2c. The bad-input fixture's valid chain, read as the websocket server reads it.
+fresh
+q -c "CREATE EXTENSION event_processor"
+reader_start bad-input
+q -f "$fixtures/bad-input/chain.sql" >/dev/null
+settled || fail "the bad-input chain was not applied within 60 s"
+compare bad-input "async, bad-input's valid chain"
+reader_check bad-input
 fresh
 q -c "CREATE EXTENSION event_processor"
 
