@@ -51,8 +51,9 @@ class External:
                (vault, b, ts, f(data[8]), f(data[9])))
 
     def OptionRoundDeployed(self, vault, keys, data, b, ts):
-        self.x('''INSERT INTO "Option_Rounds" (address, vault_address, round_id, state, deployment_date) VALUES (%s, %s, %s, 'Open', %s)''',
-               (data[1], vault, f(data[0]), ts))
+        self.x('''INSERT INTO "Option_Rounds" (address, vault_address, round_id, state, start_date, end_date, settlement_date,
+                  deployment_date, strike_price, cap_level, reserve_price) VALUES (%s, %s, %s, 'Open', %s, %s, %s, %s, %s, %s, %s)''',
+               (data[1], vault, f(data[0]), f(data[2]), f(data[3]), f(data[4]), ts, u(data, 5), f(data[7]), u(data, 8)))
         self.x('''INSERT INTO "VaultStates" (address, current_round, current_round_address, latest_block) VALUES (%s, %s, %s, %s)
                   ON CONFLICT (address) DO UPDATE SET current_round = EXCLUDED.current_round,
                   current_round_address = EXCLUDED.current_round_address, latest_block = EXCLUDED.latest_block''',
