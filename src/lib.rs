@@ -29,6 +29,8 @@ mod error;
 mod guc;
 mod journal;
 mod spi;
+#[cfg(any(test, feature = "pg_test"))]
+mod testing;
 mod worker;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);

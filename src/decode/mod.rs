@@ -15,4 +15,6 @@ pub use felt::{normalize_address, Address, FeltError, FIELD_PRIME};
 pub use selector::{selector_of, SELECTORS};
 
 #[cfg(test)]
+mod property_tests;
+#[cfg(test)]
 mod tests;
