@@ -1,4 +1,6 @@
 -- evp_status(): what the extension is doing, in one row. A view of the same name reads it.
+-- Public: it runs with the owner's rights (search_path pinned), so readers need no grant on
+-- the bookkeeping.
 -- PL/pgSQL, so that evp.worker_status() (created from Rust elsewhere in the script) is resolved
 -- at run time. No JIT: the planner takes that function for a thousand rows, and would compile
 -- the plan for 700 ms.
@@ -11,7 +13,7 @@ RETURNS TABLE (mode text, preloaded boolean, worker_pid integer, worker_state te
                last_error text, last_failed_event text, journal_blocks bigint, journal_rows bigint,
                worker_blocks_applied bigint, worker_events_applied bigint, worker_errors bigint,
                worker_batch_size integer)
-LANGUAGE plpgsql STABLE SET jit = off AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 BEGIN
     RETURN QUERY
     WITH tip AS (SELECT max(block_number) AS n FROM evp.applied_blocks),

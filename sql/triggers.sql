@@ -2,10 +2,12 @@
 -- for an applied block applies them, deleting a block or marking it REVERTED reverts it.
 -- Plain PL/pgSQL wrappers: the Rust entry points (evp.block_inserted, evp.events_inserted,
 -- evp.block_reverted, evp.driver_events_inserted) are created elsewhere in the install
--- script, and PL/pgSQL resolves them at run time.
+-- script, and PL/pgSQL resolves them at run time. They run with the extension owner's rights
+-- (the indexer needs rights on its own tables only) and a pinned search_path, so that nothing
+-- in the indexer's schemas stands in for what they call: all else is schema-qualified.
 
 CREATE FUNCTION evp.on_block_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM evp.block_inserted(NEW.block_number);
     RETURN NULL;
@@ -16,7 +18,7 @@ END $$;
 -- follows in the same transaction and removes the note); those of an applied block belong to
 -- it and are applied now. The Rust side is called only when there is something to apply.
 CREATE FUNCTION evp.on_events_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     late numeric[];
     noted boolean;
@@ -50,7 +52,7 @@ $$;
 -- that brings a block row back (status or hash changed) counts as a new block. A REVERTED row
 -- was reverted when it became one.
 CREATE FUNCTION evp.on_block_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM evp.note_reverted(OLD.block_number, OLD.block_hash);
     IF OLD.status IS DISTINCT FROM 'REVERTED' THEN
@@ -60,7 +62,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION evp.on_block_update() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF OLD.status IS DISTINCT FROM 'REVERTED'
        AND (NEW.status = 'REVERTED' OR NEW.block_hash IS DISTINCT FROM OLD.block_hash
@@ -81,7 +83,7 @@ END $$;
 -- DELETE trigger, so the INSERT succeeds. evp.replace_reverted_blocks = off leaves the table
 -- to its key.
 CREATE FUNCTION evp.on_block_replace() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF evp.enabled('evp.replace_reverted_blocks') THEN
         DELETE FROM public.starknet_blocks WHERE block_number = NEW.block_number AND status = 'REVERTED';
@@ -91,7 +93,7 @@ END $$;
 
 -- The indexer's queue of block and vault notices (see src/catchup/driver.rs).
 CREATE FUNCTION evp.on_driver_events_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM evp.driver_events_inserted();
     RETURN NULL;

@@ -12,8 +12,8 @@
 //! - `api`: the SQL functions and trigger entry points, thin wrappers over the stages above;
 //! - `spi`, `error`, `guc`: cached plans and SPI helpers, errors for SQL callers, the `evp.*`
 //!   settings;
-//! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`) and the triggers on the
-//!   indexer's tables (`triggers.sql`) of the install script.
+//! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`), the triggers on the
+//!   indexer's tables (`triggers.sql`) and the privileges (`privileges.sql`) of the install script.
 
 use pgrx::prelude::*;
 
@@ -45,8 +45,8 @@ pgrx::extension_sql_file!(
     name = "triggers",
     requires = ["journal"]
 );
-// Last in the install script: the worker, waiting for CREATE EXTENSION, starts at its commit.
-pgrx::extension_sql!("SELECT evp.wake_worker();", name = "wake_worker", finalize);
+// Last in the install script: privileges, once every function exists; the worker's wake-up.
+pgrx::extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -4,6 +4,11 @@
 //! Every entry point first takes one transaction-scoped advisory lock, so the indexer's
 //! triggers and these functions never interleave: no double apply, and no deadlock, since
 //! nothing touches the state tables before holding it.
+//!
+//! Privileges (README, Roles and security): the trigger entry points are called by the
+//! SECURITY DEFINER wrappers of sql/triggers.sql and by nobody else; the four SQL functions run
+//! with the extension owner's rights, `search_path` pinned, and are not executable by PUBLIC
+//! (sql/privileges.sql).
 
 use crate::catchup::{catch_up, rebuild, reprocess};
 use crate::journal::revert_from;
@@ -88,26 +93,30 @@ mod evp {
 
 /// Applies pending blocks now, oldest first, at most `max_blocks` of them (all when NULL).
 /// Returns the number of blocks applied.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn evp_catchup(max_blocks: default!(Option<i32>, "NULL")) -> i64 {
     serialized(|client| catch_up(client, max_blocks.map(i64::from)).0)
 }
 
 /// Reverts every applied block above `block`, newest first. Returns the number reverted.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn evp_revert_to(block: AnyNumeric) -> i64 {
     serialized(|client| revert_from(client, &(block + AnyNumeric::from(1)).to_string()))
 }
 
 /// Reverts from the tip down to `from_block`, then applies the pending blocks again (a rebuild
 /// when the journal no longer reaches `from_block`). Returns the events applied.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn evp_reprocess(from_block: AnyNumeric) -> i64 {
     serialized(|client| reprocess(client, &from_block.to_string()))
 }
 
 /// Clears all state and applies every block again, in order. Returns the events applied.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn evp_rebuild() -> i64 {
     serialized(rebuild)
 }

@@ -10,7 +10,7 @@ mod status;
 use crate::apply::error_report;
 use crate::catchup::catch_up;
 use crate::guc::{self, Mode};
-use crate::spi::{lock, value};
+use crate::spi::{lock, run, spi, value};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -82,6 +82,11 @@ fn wake() {
 
 const EXTENSION_INSTALLED: &str =
     "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'event_processor')";
+
+/// The worker runs as the superuser that starts it: like the SQL entry points, it resolves
+/// names in pg_catalog alone, so nothing a user creates stands in for what it calls.
+const PIN_SEARCH_PATH: &str =
+    "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)";
 
 /// What one batch did.
 enum Batch {
@@ -173,6 +178,7 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
 
 fn run_batch(max_blocks: i64) -> Batch {
     Spi::connect_mut(|client| {
+        spi(run(client, PIN_SEARCH_PATH, &[]));
         if value::<bool>(client, EXTENSION_INSTALLED, &[]) != Some(true) {
             return Batch::NoExtension;
         }
