@@ -4,7 +4,7 @@
 use super::event::{
     apply_event, liquidity_change, Applied, ApplyError, BlockCtx, EventRow, LiquidityRun,
 };
-use crate::error::raise;
+use crate::error::raise_with_hint;
 use crate::guc::{OnError, JOURNAL_HORIZON, ON_ERROR};
 use crate::spi::{run, spi, Param};
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
@@ -284,12 +284,14 @@ fn apply_one(
             s.rollback();
             Err(failure)
         }
-        (Err(Failure { code, reason }), None) => raise(
+        (Err(Failure { code, reason }), None) => raise_with_hint(
             code,
             format!(
                 "block {}, vault {}, event nonce {} ({}): {reason}",
                 block.number, row.vault_raw, row.nonce, row.name
             ),
+            "With evp.on_error = 'skip', such an event is recorded in evp.errors and the rest of \
+             its block is applied.",
         ),
     }
 }

@@ -12,7 +12,7 @@ mod replay;
 mod rowless;
 
 use crate::apply::{apply_events, events_have_emitter, BlockCtx};
-use crate::error::raise;
+use crate::error::raise_with_hint;
 use crate::spi::{run, spi};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -189,12 +189,13 @@ fn apply_block(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockO
         return BlockOutcome::Skipped;
     }
     if state.below_tip {
-        raise(
+        raise_with_hint(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!(
-                "block {number} arrives at or below the applied tip {}; revert to below it first (evp_revert_to)",
+                "block {number} arrives at or below the applied tip {}",
                 state.tip.unwrap_or_default()
             ),
+            "Revert to below it first (evp_revert_to), or delete the newer blocks' rows.",
         );
     }
     if state.predecessor_pending {

@@ -7,7 +7,7 @@
 #[cfg(any(test, feature = "pg_test"))]
 mod reorg_tests;
 
-use crate::error::raise;
+use crate::error::raise_with_hint;
 use crate::spi::{run, spi, value};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -64,12 +64,13 @@ pub fn applied_from(client: &mut SpiClient<'_>, first: &str) -> Result<Vec<Strin
 /// Reverts every applied block at or above `first`, newest first. Returns how many.
 pub fn revert_from(client: &mut SpiClient<'_>, first: &str) -> i64 {
     let blocks = applied_from(client, first).unwrap_or_else(|pruned| {
-        raise(
+        raise_with_hint(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!(
                 "cannot revert block {pruned}: its undo journal was pruned (it is more than evp.journal_horizon blocks \
-                 behind the tip); raise evp.journal_horizon, or remove the blocks and run evp_rebuild()"
+                 behind the tip)"
             ),
+            "Remove the blocks from their table and run evp_rebuild(); raise evp.journal_horizon to keep deeper journals.",
         )
     });
     spi(run(client, RENOTE_ROWLESS, &[first.into()]));
