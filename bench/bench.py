@@ -103,24 +103,7 @@ def digest(db):
 def scale(admin, lps):
     """One vault with `lps` LPs: the cost of the LP-wide transitions, each in a block of its own."""
     fresh_db(admin, "bench_scale")
-    v = gen.Vault(0, lps, gen.random.Random(lps))
-    blocks, n = [], 1
-    def add(events):
-        nonlocal n
-        blocks.append((n, hex(n * 7919), hex((n - 1) * 7919), 1700000000 + n, events))
-        n += 1
-    add([gen.round_deployed(v, 1)])
-    total = 0
-    deposits = []
-    for lp in v.lps:
-        total += 10**18
-        deposits.append(v.event("Deposit", [lp], gen.u256(10**18) + gen.u256(10**18) + gen.u256(total)))
-    for i in range(0, len(deposits), 1000):
-        add(deposits[i:i + 1000])
-    add([gen.forwarded(v, 1, "AuctionStarted", [], gen.u256(total) + gen.u256(1000))])
-    add([gen.forwarded(v, 1, "BidPlaced", ["0xb1"], ["0x1"] + gen.u256(1000) + gen.u256(10**9) + ["0x1"])])
-    add([gen.forwarded(v, 1, "AuctionEnded", [], gen.u256(1000) + gen.u256(10**9) + gen.u256(0) + ["0x0"])])
-    add([gen.forwarded(v, 1, "OptionRoundSettled", [], gen.u256(1) + gen.u256(10**6))])
+    blocks = gen.scale_chain(lps)
     timings = {}
     with connect("bench_scale", options="-c evp.mode=sync " + os.environ.get("EVP_BENCH_OPTS", "")) as c:
         pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]

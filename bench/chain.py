@@ -125,3 +125,28 @@ def chain(vaults, lps, rounds, bidders, bids_per_bidder, seed=1, first_block=100
         blocks.append((number, hex(number * 7919), hex((number - 1) * 7919), 1700000000 + 12 * number, events))
         number += 1
     return blocks
+
+
+def scale_chain(lps):
+    """One vault with `lps` LPs: deposits in blocks of 1,000, then each LP-wide transition
+    (AuctionStarted, AuctionEnded, OptionRoundSettled) in a block of its own."""
+    v = Vault(0, lps, random.Random(lps))
+    blocks = []
+
+    def add(events):
+        n = len(blocks) + 1
+        blocks.append((n, hex(n * 7919), hex((n - 1) * 7919), 1700000000 + n, events))
+
+    add([round_deployed(v, 1)])
+    total = 0
+    deposits = []
+    for lp in v.lps:
+        total += 10**18
+        deposits.append(v.event("Deposit", [lp], u256(10**18) + u256(10**18) + u256(total)))
+    for i in range(0, len(deposits), 1000):
+        add(deposits[i:i + 1000])
+    add([forwarded(v, 1, "AuctionStarted", [], u256(total) + u256(1000))])
+    add([forwarded(v, 1, "BidPlaced", ["0xb1"], ["0x1"] + u256(1000) + u256(10**9) + ["0x1"])])
+    add([forwarded(v, 1, "AuctionEnded", [], u256(1000) + u256(10**9) + u256(0) + ["0x0"])])
+    add([forwarded(v, 1, "OptionRoundSettled", [], u256(1) + u256(10**6))])
+    return blocks

@@ -228,7 +228,7 @@ BEGIN
         -- the generic plan estimates a third of the table and scans all of it.
         prune_sql := prune_sql || format($p$
     DELETE FROM %1$s WHERE at_block >= (SELECT min(at_block) FROM %1$s) AND at_block <= upto;$p$, j);
-        clear_sql := clear_sql || format(', %s, %s', t.tbl, j);
+        clear_sql := clear_sql || format(E'\n    DELETE FROM %s;\n    DELETE FROM %s;', t.tbl, j);
         view_sql := view_sql || CASE WHEN view_sql = '' THEN '' ELSE ' UNION ALL ' END
             || format('SELECT at_block AS block_number, seq, %L AS tbl, jsonb_build_array(%s) AS key, to_jsonb(old) AS old FROM %s',
                       t.tbl, keys, j);
@@ -246,13 +246,18 @@ BEGIN%s
 END $body$ $f$, prune_sql);
     EXECUTE format($f$
 CREATE FUNCTION evp.clear_state() RETURNS void LANGUAGE sql AS $body$
-    TRUNCATE public."Vault_Historic", public."Liquidity_Providers_Historic", evp.late_blocks%s
+    DELETE FROM public."Vault_Historic";
+    DELETE FROM public."Liquidity_Providers_Historic";
+    DELETE FROM evp.late_blocks;%s
 $body$ $f$, clear_sql);
     EXECUTE 'CREATE VIEW evp.journal AS ' || view_sql;
 END $do$;
 
 COMMENT ON FUNCTION evp.revert_block(numeric) IS 'Undoes one applied block from its journal';
 COMMENT ON FUNCTION evp.prune_journal(numeric) IS 'Drops the journal of blocks up to the argument';
+-- DELETE, not TRUNCATE: TRUNCATE's ACCESS EXCLUSIVE lock would deadlock with an indexer
+-- session that read a state table before waiting for the extension's lock, block every reader
+-- until the rebuild commits, and show readers with an older snapshot empty tables.
 COMMENT ON FUNCTION evp.clear_state() IS 'Empties every table the apply path writes, and the journal (evp_rebuild)';
 COMMENT ON VIEW evp.journal IS 'Every journal table, for inspection: block, order, table, key and image as jsonb';
 

@@ -93,8 +93,11 @@ pub enum BlockOutcome {
 /// What a walk over pending blocks applies.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Walk {
-    /// Rows and blocks without a row, in number order (catch-up).
-    All,
+    /// Rows and blocks without a row, in number order: catch-up (not `strict`: a row applies
+    /// over a gap, SPEC 7.3), or the blocks that waited for a row just applied (`strict`: a row
+    /// whose predecessor is missing waits, as its own trigger would: that predecessor may be
+    /// in flight in another session).
+    All { strict: bool },
     /// Blocks without a row, up to the first pending row, whose turn comes with its own
     /// trigger; `strict` as in `evp.ready_rowless_blocks` (the trigger path).
     Rowless { strict: bool },
@@ -110,7 +113,7 @@ pub fn on_block_row(client: &mut SpiClient<'_>, number: &str, strict: bool) -> B
         ..
     } = outcome
     {
-        apply_pending(client, None, None, Walk::All);
+        apply_pending(client, None, None, Walk::All { strict });
     }
     outcome
 }
@@ -132,7 +135,7 @@ pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i6
     let (queued_blocks, queued_events) = process_driver_events(client, max_blocks);
     late::apply_noted(client);
     let left = max_blocks.map(|m| (m - queued_blocks).max(0));
-    let (blocks, events) = apply_pending(client, left, None, Walk::All);
+    let (blocks, events) = apply_pending(client, left, None, Walk::All { strict: false });
     (queued_blocks + blocks, queued_events + events)
 }
 
@@ -144,8 +147,16 @@ pub fn apply_pending(
     below: Option<&str>,
     walk: Walk,
 ) -> (i64, i64) {
-    let strict = walk == Walk::Rowless { strict: true };
-    let params = [below.map(str::to_owned).into(), strict.to_string().into()];
+    // Rows: whether (and how strictly) they are applied; blocks without a row: how strictly
+    // they are ready (`evp.ready_rowless_blocks`).
+    let (rows, rowless_strict) = match walk {
+        Walk::All { strict } => (Some(strict), false),
+        Walk::Rowless { strict } => (None, strict),
+    };
+    let params = [
+        below.map(str::to_owned).into(),
+        rowless_strict.to_string().into(),
+    ];
     let pending: Vec<(String, Option<String>)> = spi(run(client, PENDING, &params))
         .map(|r| (spi(r.get(1)).unwrap_or_default(), spi(r.get(2))))
         .collect();
@@ -156,12 +167,12 @@ pub fn apply_pending(
         }
         let applied = match rowless_hash {
             Some(hash) => rowless::apply(client, &number, &hash),
-            None if walk != Walk::All => break,
-            None => match apply_block(client, &number, false) {
-                BlockOutcome::Applied { events, .. } => Some(events),
+            None => match rows.map(|strict| apply_block(client, &number, strict)) {
+                None => break,
+                Some(BlockOutcome::Applied { events, .. }) => Some(events),
                 // Everything above waits for the same predecessor.
-                BlockOutcome::Pending => break,
-                BlockOutcome::Skipped => None,
+                Some(BlockOutcome::Pending) => break,
+                Some(BlockOutcome::Skipped) => None,
             },
         };
         if let Some(n) = applied {
