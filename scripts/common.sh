@@ -59,6 +59,13 @@ CONF
     log "cluster running: PGHOST=$PGHOST PGPORT=$PGPORT (log $CLUSTER_DIR/server.log)"
 }
 
+# A throwaway cluster with the library preloaded and its worker in database $2, on port $1.
+start_preloaded_cluster() { # port, database
+    EVP_PORT=$1 EVP_EXTRA_CONF="shared_preload_libraries = 'event_processor'
+evp.database = '$2'
+evp.naptime = 200" start_cluster
+}
+
 stop_cluster() {
     if [ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR/data" ]; then
         sudo -u postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1 || true

@@ -49,7 +49,7 @@ BEGIN
                           (SELECT n FROM first_row), (SELECT n FROM reverted_between), (SELECT n FROM reverted_between))
                WHEN current_setting('evp.mode', true) = 'off' AND (SELECT n FROM first_row) IS NOT NULL THEN
                    'evp.mode is off: SELECT evp_catchup() applies the pending blocks'
-               WHEN current_setting('evp.mode', true) = 'sync' AND (SELECT n FROM first_row) > tip.n + 1
+               WHEN current_setting('evp.mode', true) IN ('sync', 'async') AND (SELECT n FROM first_row) > tip.n + 1
                     AND evp.normalize_felt((SELECT parent_hash FROM first_row))
                         IS DISTINCT FROM evp.normalize_felt((SELECT h FROM tip_hash)) THEN
                    format('block %s waits for its parent %s, which is not the applied tip %s: %s no row (the Pitch '

@@ -38,6 +38,8 @@ pub static DATABASE: GucSetting<Option<CString>> =
 pub static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
 /// Milliseconds the worker sleeps when idle, unless a commit wakes it first.
 pub static NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(1000);
+/// How long the worker lets a row wait for a missing predecessor before it applies over the gap.
+pub static GAP_WAIT: GucSetting<i32> = GucSetting::<i32>::new(1000);
 /// Whether inserting a block row at the number of a REVERTED row removes that row first
 /// (SPEC 7.3). Read as text by the trigger of sql/triggers.sql; defined here for its type,
 /// description and `SHOW`.
@@ -93,6 +95,16 @@ pub fn init() {
         c"A commit that leaves work pending wakes it at once; this is the fallback. Reloadable (SIGHUP).",
         &NAPTIME,
         10,
+        3_600_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"evp.gap_wait",
+        c"How long the background worker lets a block row wait for a missing predecessor.",
+        c"The predecessor may be in flight in another session; after this the worker applies over the gap. Reloadable (SIGHUP).",
+        &GAP_WAIT,
+        0,
         3_600_000,
         GucContext::Sighup,
         GucFlags::UNIT_MS,

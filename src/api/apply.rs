@@ -96,7 +96,7 @@ mod evp {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn evp_catchup(max_blocks: default!(Option<i32>, "NULL")) -> i64 {
-    serialized(|client| catch_up(client, max_blocks.map(i64::from)).0)
+    serialized(|client| catch_up(client, max_blocks.map(i64::from), true).0)
 }
 
 /// Reverts every applied block above `block`, newest first. Returns the number reverted.

@@ -13,7 +13,7 @@ mod rowless;
 
 use crate::apply::{apply_events, events_have_emitter, BlockCtx};
 use crate::error::raise_with_hint;
-use crate::spi::{run, spi};
+use crate::spi::{run, spi, value};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -77,6 +77,13 @@ SELECT p.block_number::text AS n, p.rowless_hash FROM (
  WHERE $1::numeric IS NULL OR p.block_number < $1::numeric
  ORDER BY p.block_number"#;
 
+/// Whether block rows above the applied tip wait (for a predecessor, a REVERTED row's
+/// replacement, or a batch to come).
+const ROWS_WAITING: &str = r#"
+SELECT EXISTS (SELECT FROM public.starknet_blocks b
+                WHERE b.status <> 'REVERTED'
+                  AND b.block_number > coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1))"#;
+
 /// What applying a block row did.
 pub enum BlockOutcome {
     /// Applied, with this many events; whether blocks may be waiting for it.
@@ -93,10 +100,10 @@ pub enum BlockOutcome {
 /// What a walk over pending blocks applies.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Walk {
-    /// Rows and blocks without a row, in number order: catch-up (not `strict`: a row applies
-    /// over a gap, SPEC 7.3), or the blocks that waited for a row just applied (`strict`: a row
-    /// whose predecessor is missing waits, as its own trigger would: that predecessor may be
-    /// in flight in another session).
+    /// Rows and blocks without a row, in number order. Not `strict`: a row applies over a gap
+    /// (`evp_catchup()`, SPEC 7.3). `strict`: a row whose predecessor is missing waits, as its
+    /// own trigger would: that predecessor may be in flight in another session (the worker,
+    /// and the blocks that waited for a row just applied).
     All { strict: bool },
     /// Blocks without a row, up to the first pending row, whose turn comes with its own
     /// trigger; `strict` as in `evp.ready_rowless_blocks` (the trigger path).
@@ -130,13 +137,25 @@ pub fn events_arrived(client: &mut SpiClient<'_>, late_blocks: &[String]) {
 
 /// Handles the indexer's `driver_events` queue, applies late events recorded in async mode,
 /// then pending blocks in order, at most `max_blocks`; returns how many blocks and events were
-/// applied. What the worker and `evp_catchup()` run.
-pub fn catch_up(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
+/// applied. Unless `over_gaps`, a row whose predecessor is missing waits: that one may be in
+/// flight in another session (the worker, until `evp.gap_wait` passes without progress);
+/// `evp_catchup()` moves on.
+pub fn catch_up(
+    client: &mut SpiClient<'_>,
+    max_blocks: Option<i64>,
+    over_gaps: bool,
+) -> (i64, i64) {
     let (queued_blocks, queued_events) = process_driver_events(client, max_blocks);
     late::apply_noted(client);
     let left = max_blocks.map(|m| (m - queued_blocks).max(0));
-    let (blocks, events) = apply_pending(client, left, None, Walk::All { strict: false });
+    let walk = Walk::All { strict: !over_gaps };
+    let (blocks, events) = apply_pending(client, left, None, walk);
     (queued_blocks + blocks, queued_events + events)
+}
+
+/// Whether block rows wait above the applied tip (see `ROWS_WAITING`).
+pub fn rows_waiting(client: &mut SpiClient<'_>) -> bool {
+    value::<bool>(client, ROWS_WAITING, &[]) == Some(true)
 }
 
 /// Applies pending blocks in number order, those `walk` says, at most `max_blocks`, below

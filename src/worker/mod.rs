@@ -8,7 +8,7 @@
 mod status;
 
 use crate::apply::error_report;
-use crate::catchup::catch_up;
+use crate::catchup::{catch_up, rows_waiting};
 use crate::guc::{self, Mode};
 use crate::spi::{lock, run, spi, value};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
@@ -17,7 +17,7 @@ use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, register_xact_callback, PgAtomic, PgXactCallbackEvent};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use status::{WorkerState, STATUS};
 
@@ -92,7 +92,8 @@ const PIN_SEARCH_PATH: &str =
 enum Batch {
     NoExtension,
     Off,
-    Applied(i64),
+    /// Blocks applied, and whether block rows still wait above the tip.
+    Applied(i64, bool),
 }
 
 #[pg_guard]
@@ -115,6 +116,9 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
     // After an error, apply one block a transaction until the bad block is reached again, so
     // that the blocks before it are not held back.
     let mut single_step = false;
+    // Since when block rows have waited without progress: once `evp.gap_wait` has passed, a
+    // row whose predecessor is missing is applied over the gap (SPEC 7.3: no stall on a gap).
+    let mut waiting_since: Option<Instant> = None;
     loop {
         if BackgroundWorker::sighup_received() {
             // SAFETY: the documented way for a background worker to reload its configuration.
@@ -129,9 +133,16 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
         } else {
             i64::from(configured)
         };
-        let busy = match in_transaction(|| run_batch(batch)) {
-            Ok(Batch::Applied(n)) => {
+        let gap_wait = Duration::from_millis(guc::GAP_WAIT.get() as u64);
+        let over_gaps = waiting_since.is_some_and(|t| t.elapsed() >= gap_wait);
+        let busy = match in_transaction(|| run_batch(batch, over_gaps)) {
+            Ok(Batch::Applied(n, waiting)) => {
                 single_step = false;
+                waiting_since = match (waiting, n) {
+                    (false, _) => None,
+                    (true, 0) => waiting_since.or_else(|| Some(Instant::now())),
+                    (true, _) => Some(Instant::now()),
+                };
                 let state = if n > 0 {
                     WorkerState::Applying
                 } else {
@@ -157,10 +168,12 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
         };
         // A full batch means there may be more: go on at once. Otherwise sleep until a commit
         // wakes us, or naptime passes.
-        let nap = if busy {
-            Duration::ZERO
-        } else {
-            Duration::from_millis(guc::NAPTIME.get() as u64)
+        let naptime = Duration::from_millis(guc::NAPTIME.get() as u64);
+        let nap = match waiting_since {
+            _ if busy => Duration::ZERO,
+            // Wake when the wait is over; once over (the batch just ran over gaps), nap as usual.
+            Some(since) if since.elapsed() < gap_wait => naptime.min(gap_wait - since.elapsed()),
+            _ => naptime,
         };
         if !BackgroundWorker::wait_latch(Some(nap)) {
             break;
@@ -176,7 +189,7 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
     unsafe { pg_sys::proc_exit(1) };
 }
 
-fn run_batch(max_blocks: i64) -> Batch {
+fn run_batch(max_blocks: i64, over_gaps: bool) -> Batch {
     Spi::connect_mut(|client| {
         spi(run(client, PIN_SEARCH_PATH, &[]));
         if value::<bool>(client, EXTENSION_INSTALLED, &[]) != Some(true) {
@@ -186,9 +199,9 @@ fn run_batch(max_blocks: i64) -> Batch {
             return Batch::Off;
         }
         lock(client);
-        let (blocks, events) = catch_up(client, Some(max_blocks));
+        let (blocks, events) = catch_up(client, Some(max_blocks), over_gaps);
         status::applied(blocks, events);
-        Batch::Applied(blocks)
+        Batch::Applied(blocks, blocks < max_blocks && rows_waiting(client))
     })
 }
 

@@ -49,4 +49,5 @@ def main():
     print(wide["AuctionStarted"], wide["AuctionEnded"], wide["OptionRoundSettled"])
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Faults under load (issue 12), each ending in evp.state_digest() equal to a clean sync run:
-# two indexer sessions inserting blocks at once (sync mode); the indexer running while another
-# session runs evp_rebuild(), evp_reprocess() and evp_catchup(), in sync and async mode; the
+# two indexer sessions inserting blocks at once; the indexer running while another session runs
+# evp_rebuild(), evp_reprocess() and evp_catchup(); both in sync and in async mode; the
 # indexer's backend terminated (pg_terminate_backend) and killed (kill -9, which restarts the
 # cluster) while it applies an LP-wide transition; statement_timeout and lock_timeout expiring
 # in the indexer's session during a settlement. After each fault the state is the one before
@@ -13,9 +13,7 @@ source "$here/../../scripts/common.sh"
 status=0
 fail() { echo "FAIL faults: $*"; status=1; }
 
-EVP_PORT=54351 EVP_EXTRA_CONF="shared_preload_libraries = 'event_processor'
-evp.database = 'evp_async'
-evp.naptime = 200" start_cluster
+start_preloaded_cluster 54351 evp_async
 chains=$CLUSTER_DIR/chains
 read -r started ended settled < <(python3 "$here/fault_chains.py" "$chains" "${EVP_FAULT_LPS:-20000}")
 small=("$chains"/small/*.sql)
@@ -82,6 +80,7 @@ concurrent() { # database, mode, sessions (two | meddled)
 }
 fresh evp_sync && concurrent evp_sync sync two
 fresh evp_sync && concurrent evp_sync sync meddled
+fresh evp_async && concurrent evp_async async two
 fresh evp_async && concurrent evp_async async meddled
 
 # 2. The indexer's backend ended while it applies an LP-wide transition.

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The soak (issue 12): a chain of four vaults with random reorgs of every SPEC 1 style
+# (soak_chain.py), written by the indexer in async mode and applied by the worker while one
+# reader LISTENs and another queries the state in a loop, bounded in time. It must end in the
+# state of a clean sync run of the chain it settles on (evp.state_digest()), with no error, no
+# skipped notification, and each row's last notification equal to the row. EVP_SOAK_ROUNDS
+# sets its length (300 rounds: 2,401 blocks); EVP_SOAK_SEED its reorgs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/common.sh"
+status=0
+fail() { echo "FAIL soak: $*"; status=1; }
+
+start_preloaded_cluster 54353 evp_soak
+for db in evp_soak evp_final; do
+    createdb "$db"
+    q -d "$db" -f "$here/../fixtures/input_tables_with_from_address.sql" -c "CREATE EXTENSION event_processor"
+done
+work=$CLUSTER_DIR/soak
+figures=$(python3 "$here/soak_chain.py" "$work" "${EVP_SOAK_ROUNDS:-300}" "${EVP_SOAK_SEED:-1}")
+PGOPTIONS="-c evp.mode=sync" q -d evp_final -f "$work/final.sql" >/dev/null
+export PGDATABASE=evp_soak
+
+stop=$work/stop
+{ echo "LISTEN vault_update; LISTEN lp_update; LISTEN or_update; LISTEN ob_update; LISTEN bids_update;"
+  while [ ! -e "$stop" ]; do echo "SELECT pg_sleep(0.05);"; sleep 0.05; done; } | q >"$work/listened" 2>&1 &
+listener=$!
+queries=0
+( while [ ! -e "$stop" ]; do
+      q -At -c 'SELECT count(*), sum(unlocked_balance + locked_balance) FROM "Liquidity_Providers"' \
+            -c 'SELECT count(*) FROM "Bids"' -c 'SELECT pending_blocks FROM evp_status' >/dev/null || exit 1
+      queries=$((queries + 1))
+  done; echo "$queries" >"$work/queries" ) &
+querier=$!
+
+started=$(date +%s)
+PGOPTIONS="-c evp.mode=async" timeout 900 psql -X -q -v ON_ERROR_STOP=1 -f "$work/soak.sql" >/dev/null \
+    || fail "the indexer's stream failed"
+for _ in $(seq 3000); do
+    [ "$(q -At -c "SELECT pending_blocks = 0 AND coalesce(lag_blocks, 0) = 0 FROM evp_status")" = t ] && break
+    sleep 0.1
+done
+elapsed=$(($(date +%s) - started))
+sleep 0.5
+touch "$stop"
+wait "$listener" || true
+wait "$querier" || fail "a reader's query failed"
+
+read -r errors skipped last_error < <(q -At -F ' ' -c "SELECT worker_errors + failed_events,
+    coalesce(notifications_skipped, 0), coalesce(last_error, '-') FROM evp_status")
+[ "$errors" = 0 ] && [ "$last_error" = - ] || fail "errors reported: $errors ($last_error)"
+[ "$skipped" = 0 ] || fail "$skipped notifications were skipped"
+[ "$(q -At -c "SELECT evp.state_digest()")" = "$(q -d evp_final -At -c "SELECT evp.state_digest()")" ] \
+    || fail "the state differs from a clean run of the chain it settled on"
+q -At -c "SELECT json_build_object('vault_update', (SELECT json_agg(x) FROM \"VaultStates\" x),
+                                   'lp_update', (SELECT json_agg(x) FROM \"Liquidity_Providers\" x),
+                                   'or_update', (SELECT json_agg(x) FROM \"Option_Rounds\" x))" >"$work/state.json"
+checked=$(python3 "$here/soak_check.py" "$work/listened" "$work/state.json") || fail "what the reader got: $checked"
+[ $status = 0 ] && echo "ok soak: $figures, applied by the worker in ${elapsed} s while $(cat "$work/queries") reader queries ran; $checked"
+exit $status
