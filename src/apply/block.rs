@@ -290,7 +290,7 @@ fn apply_one(
                 "block {}, vault {}, event nonce {} ({}): {reason}",
                 block.number, row.vault_raw, row.nonce, row.name
             ),
-            "With evp.on_error = 'skip', such an event is recorded in evp.errors and the rest of \
+            "With evp.on_error = 'skip', such an event is recorded in evp.failed_events and the rest of \
              its block is applied.",
         ),
     }
