@@ -75,3 +75,15 @@ stop_cluster() {
 
 # psql that stops at the first error and prints nothing but results.
 q() { psql -X -v ON_ERROR_STOP=1 -q "$@"; }
+
+# The tests' helpers. The state digest of database $1: equal digests, equal state.
+digest() { q -d "$1" -At -c "SELECT evp.state_digest()"; }
+# Waits until nothing is pending in database $2 (default: PGDATABASE), at most $1 seconds.
+settled() { # seconds, [database]
+    for _ in $(seq $(($1 * 10))); do
+        [ "$(q ${2:+-d "$2"} -At -c "SELECT pending_blocks = 0 AND coalesce(lag_blocks, 0) = 0 FROM evp_status" 2>/dev/null)" = t ] \
+            && return 0
+        sleep 0.1
+    done
+    return 1
+}

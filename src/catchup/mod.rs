@@ -184,14 +184,14 @@ pub fn apply_pending(
         if max_blocks.is_some_and(|m| blocks >= m) {
             break;
         }
-        let applied = match rowless_hash {
-            Some(hash) => rowless::apply(client, &number, &hash),
-            None => match rows.map(|strict| apply_block(client, &number, strict)) {
-                None => break,
-                Some(BlockOutcome::Applied { events, .. }) => Some(events),
+        let applied = match (rowless_hash, rows) {
+            (Some(hash), _) => rowless::apply(client, &number, &hash),
+            (None, None) => break,
+            (None, Some(strict)) => match apply_block(client, &number, strict) {
+                BlockOutcome::Applied { events, .. } => Some(events),
                 // Everything above waits for the same predecessor.
-                Some(BlockOutcome::Pending) => break,
-                Some(BlockOutcome::Skipped) => None,
+                BlockOutcome::Pending => break,
+                BlockOutcome::Skipped => None,
             },
         };
         if let Some(n) = applied {

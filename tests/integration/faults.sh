@@ -19,7 +19,6 @@ read -r started ended settled < <(python3 "$here/fault_chains.py" "$chains" "${E
 small=("$chains"/small/*.sql)
 large=("$chains"/large/*.sql)
 
-digest() { q -d "$1" -At -c "SELECT evp.state_digest()"; }
 fresh() { # database
     q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
     q -d "$1" -f "$here/../fixtures/input_tables_with_from_address.sql" -c "CREATE EXTENSION event_processor"
@@ -27,13 +26,6 @@ fresh() { # database
 insert() { # database, block files…: one session, in order
     local db=$1; shift
     cat "$@" | q -d "$db" >/dev/null
-}
-settled() { # database: nothing pending (at most 120 s)
-    for _ in $(seq 1200); do
-        [ "$(q -d "$1" -At -c "SELECT pending_blocks = 0 AND coalesce(lag_blocks, 0) = 0 FROM evp_status" 2>/dev/null)" = t ] && return 0
-        sleep 0.1
-    done
-    return 1
 }
 expect_digest() { # database, expected, label
     local got
@@ -75,7 +67,7 @@ concurrent() { # database, mode, sessions (two | meddled)
         label="the indexer and $rounds rounds of rebuild, reprocess and catchup"
     fi
     wait "$a" && wait "$b" || fail "$2, $label: an indexer session failed"
-    settled "$1" || fail "$2, $label: blocks still pending"
+    settled 120 "$1" || fail "$2, $label: blocks still pending"
     expect_digest "$1" "$clean_small" "$2, $label: ${#small[@]} blocks equal a clean run"
 }
 fresh evp_sync && concurrent evp_sync sync two

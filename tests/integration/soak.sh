@@ -36,10 +36,7 @@ querier=$!
 started=$(date +%s)
 PGOPTIONS="-c evp.mode=async" timeout 900 psql -X -q -v ON_ERROR_STOP=1 -f "$work/soak.sql" >/dev/null \
     || fail "the indexer's stream failed"
-for _ in $(seq 3000); do
-    [ "$(q -At -c "SELECT pending_blocks = 0 AND coalesce(lag_blocks, 0) = 0 FROM evp_status")" = t ] && break
-    sleep 0.1
-done
+settled 300 || fail "blocks still pending after 300 s"
 elapsed=$(($(date +%s) - started))
 sleep 0.5
 touch "$stop"
@@ -50,7 +47,7 @@ read -r errors skipped last_error < <(q -At -F ' ' -c "SELECT worker_errors + fa
     coalesce(notifications_skipped, 0), coalesce(last_error, '-') FROM evp_status")
 [ "$errors" = 0 ] && [ "$last_error" = - ] || fail "errors reported: $errors ($last_error)"
 [ "$skipped" = 0 ] || fail "$skipped notifications were skipped"
-[ "$(q -At -c "SELECT evp.state_digest()")" = "$(q -d evp_final -At -c "SELECT evp.state_digest()")" ] \
+[ "$(digest evp_soak)" = "$(digest evp_final)" ] \
     || fail "the state differs from a clean run of the chain it settled on"
 q -At -c "SELECT json_build_object('vault_update', (SELECT json_agg(x) FROM \"VaultStates\" x),
                                    'lp_update', (SELECT json_agg(x) FROM \"Liquidity_Providers\" x),

@@ -18,15 +18,6 @@ evp.naptime = 500" start_cluster
 createdb evp_worker && createdb evp_sync
 export PGDATABASE=evp_worker
 
-digest() { q -d "$1" -At -c "SELECT evp.state_digest()"; }
-# Waits until nothing is pending (at most 60 s).
-settled() {
-    for _ in $(seq 600); do
-        [ "$(q -At -c "SELECT pending_blocks = 0 AND coalesce(lag_blocks, 0) = 0 FROM evp_status" 2>/dev/null)" = t ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 compare() { # fixture, label
     local out
     out=$(q -v expected="$fixtures/$1/expected.json" -v history="$fixtures/$1/expected_history.json" -f "$here/compare_fixture.sql")
@@ -81,7 +72,7 @@ fresh
 q -f "$fixtures/direct/chain.sql" >/dev/null
 reader_start direct
 q -c "CREATE EXTENSION event_processor"
-settled || fail "history was not applied within 60 s"
+settled 60 || fail "history was not applied within 60 s"
 compare direct "history before CREATE EXTENSION"
 reader_check direct
 expected=$(sync_digest direct "$fixtures/input_tables_with_from_address.sql")
@@ -92,7 +83,7 @@ echo "ok worker: applied the direct chain's $(q -At -c 'SELECT count(*) FROM evp
 q -c "DROP EXTENSION event_processor" -c "DROP TABLE events, starknet_blocks" -c "CREATE EXTENSION event_processor"
 reader_start forwarded-reorgs
 q -f "$fixtures/forwarded-reorgs/chain.sql" >/dev/null
-settled || fail "async inserts were not applied within 60 s"
+settled 60 || fail "async inserts were not applied within 60 s"
 compare forwarded-reorgs "async inserts"
 reader_check forwarded-reorgs
 q -d evp_sync -c "DROP EXTENSION event_processor" -c "DROP TABLE events, starknet_blocks"
@@ -106,7 +97,7 @@ fresh "$fixtures/event-logger/setup.sql"
 q -c "CREATE EXTENSION event_processor"
 reader_start event-logger
 q -f "$fixtures/event-logger/chain.sql" >/dev/null
-settled || fail "the event-logger chain was not applied within 60 s"
+settled 60 || fail "the event-logger chain was not applied within 60 s"
 compare event-logger "async, the indexer's way"
 reader_check event-logger
 [ "$(q -At -c "SELECT count(*) FROM driver_events WHERE NOT is_processed")" = 0 ] \
@@ -119,7 +110,7 @@ fresh
 q -c "CREATE EXTENSION event_processor"
 reader_start bad-input
 q -f "$fixtures/bad-input/chain.sql" >/dev/null
-settled || fail "the bad-input chain was not applied within 60 s"
+settled 60 || fail "the bad-input chain was not applied within 60 s"
 compare bad-input "async, bad-input's valid chain"
 reader_check bad-input
 fresh
@@ -193,7 +184,7 @@ grep -q '^error | 1 | event_processor: block 800000, vault 0x18a456a0eb7e20b7688
     || fail "the bad block's error is not in evp_status(): $err"
 [ "$(q -At -c 'SELECT worker_pid FROM evp_status')" = "$pid" ] || fail "the worker restarted after a bad block"
 q -c "DELETE FROM starknet_blocks WHERE block_number = 800000" -c "DELETE FROM events WHERE block_number = 800000"
-settled || fail "the worker did not recover after the bad block was removed"
+settled 60 || fail "the worker did not recover after the bad block was removed"
 echo "ok worker: a bad block: evp_status() shows '$(cut -c1-60 <<<"$err")…'; the worker (pid $pid) goes on once it is removed"
 
 # 5b. Block numbers are numbers: five blocks that gain a digit (999998 .. 1000002), committed
@@ -208,7 +199,7 @@ INSERT INTO starknet_blocks SELECT n, '0x' || to_hex(n), '0x' || to_hex(n - 1), 
   FROM generate_series(999998, 1000002) n;
 COMMIT;
 SQL
-settled || fail "blocks 999998 .. 1000002 were not applied within 60 s"
+settled 60 || fail "blocks 999998 .. 1000002 were not applied within 60 s"
 got=$(q -At -c "SELECT string_agg(block_number::text, ',' ORDER BY block_number) FROM evp.applied_blocks WHERE block_number >= 999998")
 [ "$got" = 999998,999999,1000000,1000001,1000002 ] || fail "blocks 999998 .. 1000002: applied $got"
 [ "$(q -At -c "SELECT unlocked_balance || '@' || latest_block FROM \"Liquidity_Providers\" WHERE address = '0xd161'")" = 5@1000002 ] \
@@ -237,7 +228,7 @@ crash() { # how
         sudo -u postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null
     fi
     for _ in $(seq 100); do q -c "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
-    settled || fail "$1: the worker did not finish after the crash"
+    settled 60 || fail "$1: the worker did not finish after the crash"
     compare direct "after $1"
     [ "$(digest evp_worker)" = "$expected" ] || fail "$1: state differs from a sync run"
     echo "ok worker: $1 with $applied of 168 blocks applied: resumed, state equal to a sync run (nothing lost or applied twice)"
