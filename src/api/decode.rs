@@ -15,8 +15,6 @@ fn evp_decode_event(
     keys: Vec<Option<String>>,
     data: Vec<Option<String>>,
 ) -> JsonB {
-    let keys = non_null(keys, "keys");
-    let data = non_null(data, "data");
     let layout = infer_layout(event_name, &keys);
     let decoded = decode(event_name, &keys, &data, layout).unwrap_or_else(|e| {
         raise(
@@ -33,21 +31,6 @@ fn evp_decode_event(
         );
     }
     JsonB(json)
-}
-
-fn non_null(felts: Vec<Option<String>>, what: &str) -> Vec<String> {
-    felts
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            f.unwrap_or_else(|| {
-                raise(
-                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                    format!("{what}[{i}] is NULL"),
-                )
-            })
-        })
-        .collect()
 }
 
 #[cfg(any(test, feature = "pg_test"))]
@@ -85,9 +68,13 @@ mod tests {
         .unwrap();
     }
 
-    #[pg_test(error = "event_processor: keys[1] is NULL")]
+    #[pg_test(error = "event_processor: Deposit: keys[1] (account): NULL is not a felt")]
     fn rejects_null_felts() {
-        Spi::run("SELECT evp_decode_event('Deposit', ARRAY['0x1', NULL], ARRAY[]::text[])")
-            .unwrap();
+        Spi::run(
+            "SELECT evp_decode_event('Deposit',
+                ARRAY['0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2', NULL],
+                ARRAY[]::text[])",
+        )
+        .unwrap();
     }
 }

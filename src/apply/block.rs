@@ -204,8 +204,8 @@ fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
             vault_raw: spi(row.get(1)).unwrap_or_default(),
             nonce: spi(row.get(2)).unwrap_or_default(),
             name: spi(row.get(3)).unwrap_or_default(),
-            keys: spi(row.get::<Vec<String>>(4)).unwrap_or_default(),
-            data: spi(row.get::<Vec<String>>(5)).unwrap_or_default(),
+            keys: spi(row.get::<Vec<Option<String>>>(4)).unwrap_or_default(),
+            data: spi(row.get::<Vec<Option<String>>>(5)).unwrap_or_default(),
             emitter: spi(row.get(6)),
         })
         .collect()

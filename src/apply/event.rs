@@ -15,8 +15,9 @@ pub struct EventRow {
     pub vault_raw: String,
     pub nonce: i64,
     pub name: String,
-    pub keys: Vec<String>,
-    pub data: Vec<String>,
+    /// A NULL element is a decoding error of its event, not of the block.
+    pub keys: Vec<Option<String>>,
+    pub data: Vec<Option<String>>,
     /// `events.from_address` when the column exists and is set.
     pub emitter: Option<String>,
 }

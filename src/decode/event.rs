@@ -1,7 +1,7 @@
 //! The typed events of SPEC section 3, and the decoder from (name, keys, data) felts.
 
 use super::error::{DecodeError, Part};
-use super::felt::Address;
+use super::felt::{Address, FeltError, FeltText};
 use super::selector::selector_of;
 use crate::math::U256;
 use serde::Serialize;
@@ -252,7 +252,7 @@ struct Fields<'a, T> {
     next: usize,
 }
 
-impl<'a, T: AsRef<str>> Fields<'a, T> {
+impl<'a, T: FeltText> Fields<'a, T> {
     fn new(event: &'static str, part: Part, felts: &'a [T], start: usize) -> Self {
         Fields {
             event,
@@ -272,13 +272,16 @@ impl<'a, T: AsRef<str>> Fields<'a, T> {
             len: self.felts.len(),
         })?;
         self.next += 1;
-        U256::parse_felt(raw.as_ref()).map_err(|source| DecodeError::Felt {
-            event: self.event,
-            part: self.part,
-            index,
-            field: field.to_owned(),
-            source,
-        })
+        raw.felt_text()
+            .ok_or(FeltError::Null)
+            .and_then(U256::parse_felt)
+            .map_err(|source| DecodeError::Felt {
+                event: self.event,
+                part: self.part,
+                index,
+                field: field.to_owned(),
+                source,
+            })
     }
 
     fn out_of_range(&self, field: &str, value: U256, ty: &'static str) -> DecodeError {
@@ -337,7 +340,7 @@ impl<'a, T: AsRef<str>> Fields<'a, T> {
 }
 
 /// Decodes one event. `layout` matters only for round events.
-pub fn decode<K: AsRef<str>, D: AsRef<str>>(
+pub fn decode<K: FeltText, D: FeltText>(
     name: &str,
     keys: &[K],
     data: &[D],
@@ -357,7 +360,7 @@ pub fn decode<K: AsRef<str>, D: AsRef<str>>(
     if Some(found) != U256::parse_felt(expected).ok() {
         return Err(DecodeError::WrongSelector {
             event,
-            found: first.as_ref().to_owned(),
+            found: first.felt_text().unwrap_or_default().to_owned(),
             expected,
         });
     }
@@ -368,7 +371,7 @@ pub fn decode<K: AsRef<str>, D: AsRef<str>>(
     Ok(decoded)
 }
 
-fn decode_fields<K: AsRef<str>, D: AsRef<str>>(
+fn decode_fields<K: FeltText, D: FeltText>(
     event: &'static str,
     k: &mut Fields<'_, K>,
     d: &mut Fields<'_, D>,
@@ -429,7 +432,7 @@ fn decode_fields<K: AsRef<str>, D: AsRef<str>>(
 
 /// `ContractDeployed` data: address, deployer, unique, class_hash, calldata_len, calldata…,
 /// then felts the vault does not use (the salt). Read by position, not by total length.
-fn vault_deployment<D: AsRef<str>>(
+fn vault_deployment<D: FeltText>(
     event: &'static str,
     d: &mut Fields<'_, D>,
 ) -> Result<VaultDeployment, DecodeError> {
@@ -487,7 +490,7 @@ fn vault_deployment<D: AsRef<str>>(
     })
 }
 
-fn round_event<K: AsRef<str>, D: AsRef<str>>(
+fn round_event<K: FeltText, D: FeltText>(
     event: &'static str,
     k: &mut Fields<'_, K>,
     d: &mut Fields<'_, D>,

@@ -21,6 +21,31 @@ pub enum FeltError {
     NonHex { value: String, ch: char },
     #[error("{0:?} is not below the field prime P = 2^251 + 17*2^192 + 1")]
     NotInField(String),
+    #[error("NULL is not a felt")]
+    Null,
+}
+
+/// A felt as stored: text, or NULL (an SQL array may hold NULL elements).
+pub trait FeltText {
+    fn felt_text(&self) -> Option<&str>;
+}
+
+impl FeltText for String {
+    fn felt_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl FeltText for &str {
+    fn felt_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl FeltText for Option<String> {
+    fn felt_text(&self) -> Option<&str> {
+        self.as_deref()
+    }
 }
 
 impl U256 {

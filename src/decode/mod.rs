@@ -11,7 +11,7 @@ pub use event::{
     decode, infer_layout, is_round_event, Event, ForwardedFrom, Layout, LiquidityChange,
     VaultDeployment, VaultGeneration,
 };
-pub use felt::{normalize_address, Address, FeltError, FIELD_PRIME};
+pub use felt::{normalize_address, Address, FeltError, FeltText, FIELD_PRIME};
 pub use selector::{selector_of, SELECTORS};
 
 #[cfg(test)]

@@ -394,6 +394,18 @@ fn err(name: &str, k: &[String], d: &[String], layout: Layout) -> String {
     decode(name, k, d, layout).unwrap_err().to_string()
 }
 
+/// A Deposit whose data felt `i` is NULL, as an SQL array may hold.
+fn null_err(k: &[String], i: usize) -> String {
+    let mut d: Vec<Option<String>> = data(&["0x5", "0x0", "0x5", "0x0", "0x5", "0x0"])
+        .into_iter()
+        .map(Some)
+        .collect();
+    d[i] = None;
+    decode("Deposit", k, &d, Layout::Direct)
+        .unwrap_err()
+        .to_string()
+}
+
 /// Every malformed input gives its own readable message naming the event, position and field.
 #[test]
 fn malformed_events_give_distinct_errors() {
@@ -446,6 +458,7 @@ fn malformed_events_give_distinct_errors() {
          "ContractDeployed: data[9] (strike_level) = 3618502788666131213697322783095070105452966031871127468241404752419987914752 is out of range for i128"),
         (err("ContractDeployed", &keys("ContractDeployed", &[]), &data(&[VAULT, "0x1", "0x0", "0x2", "0xa", "0x3"]), Layout::Direct),
          "ContractDeployed: data[6] (eth_address) is missing: data has 6 felts"),
+        (null_err(&dep_keys, 3), "Deposit: data[3] (account_unlocked_balance_now.high): NULL is not a felt"),
     ];
     let mut seen = std::collections::HashSet::new();
     for (got, want) in &cases {

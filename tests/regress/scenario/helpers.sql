@@ -50,6 +50,8 @@ SELECT s FROM (VALUES
   ('OptionsMinted', '0x1f66c9480f0238b7c61817f7e724aa3f313dac819d40d5b48a968ef27847f54'),
   ('UnusedBidsRefunded', '0x1678c5f70bd63f9239387cb96dd9fa4d6a9817a3089a0b97513f63120f92792'),
   ('OptionsExercised', '0x2d02464cd0ec035fbc5f7d9e201312f112ca0ed123ca3ae5ebd91b2364ce580'),
+  ('FossilCallbackSuccess', '0x28daf8c351269d325d0652973bd8ae38ea95c476dcc11eaf0e2495c440689cb'),
+  ('L1RequestFulfilled', '0x30c9e399edc9c4ce8745d38ea8fd2361f1aa0cf198b964d60bc49e87e193c17'),
   ('Transfer', '0x99cd8bde557814842a3121e8ddfd433a539b8c9f14bf31ebf108d12e6196e9'),
   ('ContractDeployed', '0x26b160f10156dea0639bec90696772c640b9706a47f5b8c52ea1abe5858b34d')) AS x(n, s)
 WHERE n = name $$;
@@ -58,13 +60,17 @@ WHERE n = name $$;
 CREATE TABLE t.config (layout text NOT NULL, vault text NOT NULL);
 INSERT INTO t.config VALUES ('forwarded', '0xa11');
 
-CREATE FUNCTION t.emit(blk int, name text, keys text[], data text[], emitter text DEFAULT NULL) RETURNS void
+-- One event row as the indexer inserts it, keys with their selector; the indexer's own style
+-- (tests/regress/scenario/indexer_helpers.sql) replaces it.
+CREATE FUNCTION t.insert_event(blk int, name text, keys text[], data text[], emitter text DEFAULT NULL) RETURNS void
 LANGUAGE sql AS $$
 INSERT INTO events (event_nonce, block_number, block_hash, vault_address, event_name, event_keys, event_data,
                     transaction_hash, from_address)
 SELECT coalesce((SELECT max(event_nonce) FROM events WHERE vault_address = c.vault), 0) + 1, blk, t.felt(blk::numeric * 7919),
-       c.vault, name, t.sel(name) || keys, data, t.felt(blk::numeric * 104729), coalesce(emitter, c.vault)
+       c.vault, name, keys, data, t.felt(blk::numeric * 104729), coalesce(emitter, c.vault)
   FROM t.config c $$;
+CREATE FUNCTION t.emit(blk int, name text, keys text[], data text[], emitter text DEFAULT NULL) RETURNS void
+LANGUAGE sql AS $$ SELECT t.insert_event(blk, name, t.sel(name) || keys, data, emitter) $$;
 
 -- A round event of round `round_id` at `round_addr` (default: round 1 at 0xc1), in the
 -- configured layout: forwarded adds the round id key and the round address data felt;
@@ -80,6 +86,12 @@ CREATE FUNCTION t.round_deployed(blk int, round_id int, addr text) RETURNS void 
 SELECT t.emit(blk, 'OptionRoundDeployed', ARRAY[]::text[],
               ARRAY[t.felt(round_id), addr, t.felt(1700000000 + 1000 * round_id), t.felt(1700000600 + 1000 * round_id),
                     t.felt(1700000900 + 1000 * round_id)] || t.u256(0) || t.felt(0) || t.u256(0)) $$;
+
+-- The UDC's ContractDeployed stored under the vault (current generation, calldata_len 10):
+-- transition period 300, auction 600, round 900.
+CREATE FUNCTION t.contract_deployed(blk int) RETURNS void LANGUAGE sql AS $$
+SELECT t.emit(blk, 'ContractDeployed', ARRAY[]::text[], ARRAY[c.vault, '0xde', '0x1', '0xc1a55', '0xa', '0xf0551', '0xe7',
+       '0xc1a55', '0x9c4', '0x3e8', '0x12c', '0x258', '0x384', '0x7', '0x5', '0x5a17']) FROM t.config c $$;
 
 CREATE FUNCTION t.liquidity(blk int, name text, account text, amount numeric, account_now numeric, vault_now numeric)
 RETURNS void LANGUAGE sql AS $$

@@ -3,47 +3,8 @@
 -- with nonce COUNT(*) + 1, a StartBlock notice beside every block row, deployment and
 -- catch-up blocks without a row, reorgs as REVERTED + RevertBlock with the events kept, and
 -- the new fork inserted at the same numbers.
-\set input_tables tests/fixtures/event-logger/setup.sql
-\i tests/regress/scenario/helpers.sql
+\i tests/regress/scenario/indexer_helpers.sql
 \set SHOW_CONTEXT never
-\set QUIET on
--- The hash of block n on the chain being built; a reorg drops the reverted ones and starts a
--- fork, whose blocks get other hashes.
-CREATE TABLE t.chain (n int PRIMARY KEY, h text NOT NULL);
-CREATE TABLE t.fork (id int NOT NULL);
-INSERT INTO t.fork VALUES (0);
-CREATE FUNCTION t.hash(blk int) RETURNS text LANGUAGE sql AS $$
-    INSERT INTO t.chain SELECT blk, t.felt(blk * 7919 + 100003 * id) FROM t.fork
-    ON CONFLICT (n) DO UPDATE SET h = t.chain.h RETURNING h $$;
--- The indexer's INSERT of an event (forwarded layout, the only one it stores).
-CREATE OR REPLACE FUNCTION t.emit(blk int, name text, keys text[], data text[], emitter text DEFAULT NULL) RETURNS void
-LANGUAGE sql AS $$
-INSERT INTO events (transaction_hash, vault_address, block_number, block_hash, event_name, event_keys, event_data, event_nonce)
-SELECT t.felt(blk * 104729), c.vault, blk, t.hash(blk), name, t.sel(name) || keys, data,
-       (SELECT count(*) + 1 FROM events WHERE vault_address = c.vault)
-  FROM t.config c $$;
--- The UDC's ContractDeployed stored under the vault: transition period 300, auction 600, round 900.
-CREATE FUNCTION t.contract_deployed(blk int) RETURNS void LANGUAGE sql AS $$
-SELECT t.emit(blk, 'ContractDeployed', ARRAY[]::text[], ARRAY[c.vault, '0xde', '0x1', '0xc1a55', '0xa', '0xf0551', '0xe7',
-       '0xc1a55', '0x9c4', '0x3e8', '0x12c', '0x258', '0x384', '0x7', '0x5', '0x5a17']) FROM t.config c $$;
-CREATE FUNCTION t.driver(kind text, hash text, vault text DEFAULT NULL, start_hash text DEFAULT NULL,
-                         end_hash text DEFAULT NULL) RETURNS void LANGUAGE sql AS $$
-INSERT INTO driver_events (sequence_index, type, block_hash, vault_address, start_block_hash, end_block_hash, timestamp)
-VALUES (nextval('driver_events_sequence'), kind, hash, vault, start_hash, end_hash, now()) $$;
--- A live block: its row (the events were inserted before it), then its StartBlock notice.
-CREATE FUNCTION t.live(n int) RETURNS void LANGUAGE sql AS $$
-INSERT INTO starknet_blocks VALUES (n, t.hash(n), t.hash(n - 1), 1700000000 + 12 * n, 'MINED');
-SELECT t.driver('StartBlock', t.hash(n)) $$;
--- A reorg step, from the tip down: the row marked REVERTED, then the RevertBlock notice.
-CREATE FUNCTION t.revert(n int) RETURNS void LANGUAGE sql AS $$
-UPDATE starknet_blocks SET status = 'REVERTED' WHERE block_number = n AND block_hash = t.hash(n);
-SELECT t.driver('RevertBlock', t.hash(n));
-DELETE FROM t.chain WHERE chain.n = revert.n $$;
-CREATE FUNCTION t.new_fork() RETURNS void LANGUAGE sql AS $$ UPDATE t.fork SET id = id + 1 $$;
-CREATE FUNCTION t.queue() RETURNS TABLE (type text, processed bigint, unprocessed bigint) LANGUAGE sql AS $$
-SELECT type, count(*) FILTER (WHERE is_processed), count(*) FILTER (WHERE NOT is_processed)
-  FROM driver_events GROUP BY 1 ORDER BY 1 $$;
-\set QUIET off
 
 -- 1. The operator registers vault 0xa11, deployed in block 100: the indexer stores round 1's
 -- OptionRoundDeployed (nonce 1) and the UDC's ContractDeployed (nonce 2) of that block, with no
@@ -62,7 +23,7 @@ SELECT pending_blocks, waiting_for FROM evp_status;
 -- and the vault were deployed at 1700001000 − 300 = 1700000700.
 BEGIN;
 SELECT t.liquidity(101, 'Deposit', '0xa', 100, 100, 100);
-SELECT t.live(101);
+SELECT t.block(101);
 COMMIT;
 SELECT block_number, events_applied FROM evp.applied_blocks ORDER BY 1;
 SELECT address, current_round, deployment_date, round_transition_period, unlocked_balance, latest_block FROM "VaultStates";
@@ -72,7 +33,7 @@ SELECT * FROM t.queue();
 
 -- 3. An empty block, 102: a row and a StartBlock. The notice finds its block applied: a
 -- no-op, marked processed.
-SELECT t.live(102);
+SELECT t.block(102);
 SELECT * FROM t.queue();
 
 -- 4. Vault 0xb22 is registered later: its deployment block 50 lies below the applied tip. It
@@ -95,8 +56,8 @@ SELECT t.snapshot(102);
 -- newest first, each in a transaction of its own: status REVERTED, then a RevertBlock notice.
 -- The status update reverts; the notice finds nothing left to do (no error, no second
 -- revert). Block 50 of vault 0xb22, applied after them, lies below and stays.
-SELECT t.live(103);
-SELECT t.liquidity(104, 'Deposit', '0xa', 5, 105, 105), t.live(104);
+SELECT t.block(103);
+SELECT t.liquidity(104, 'Deposit', '0xa', 5, 105, 105), t.block(104);
 SELECT t.revert(104);
 SELECT t.revert(103);
 SELECT t.same_as(102) AS same_as_after_102, last_applied_block FROM evp_status;
@@ -110,8 +71,8 @@ SELECT block_number, status FROM starknet_blocks WHERE block_number > 102 ORDER 
 -- INSERT succeeds. Nonces go on after the old fork's (COUNT(*) + 1 counts its rows too): the
 -- gap changes nothing.
 SELECT t.new_fork();
-SELECT t.liquidity(103, 'Deposit', '0xb', 7, 7, 107), t.live(103);
-SELECT t.liquidity(104, 'Withdrawal', '0xa', 50, 50, 57), t.live(104);
+SELECT t.liquidity(103, 'Deposit', '0xb', 7, 7, 107), t.block(103);
+SELECT t.liquidity(104, 'Withdrawal', '0xa', 50, 50, 57), t.block(104);
 SELECT block_number, status, block_hash = t.hash(block_number::int) AS new_fork FROM starknet_blocks
  WHERE block_number > 102 ORDER BY 1;
 SELECT block_number, block_hash = t.felt(block_number * 7919) AS old_fork_hash FROM evp.reverted_blocks ORDER BY 1;
@@ -121,7 +82,7 @@ SELECT vault_address, last_nonce FROM evp.vault_progress ORDER BY 1;
 SELECT * FROM t.balances();
 SELECT t.snapshot(104);
 -- With evp.replace_reverted_blocks off, the table's key refuses a block at a REVERTED number.
-SELECT t.liquidity(105, 'Deposit', '0xa', 1, 51, 58), t.live(105);
+SELECT t.liquidity(105, 'Deposit', '0xa', 1, 51, 58), t.block(105);
 SELECT t.revert(105);
 SELECT t.new_fork();
 SET evp.replace_reverted_blocks = off;
@@ -142,7 +103,7 @@ SELECT block_number, events_applied FROM evp.applied_blocks WHERE block_number >
 SELECT pending_blocks, waiting_for FROM evp_status;
 -- The next live block, 109: blocks 106 and 108 go first, at their numbers. 109's parent 108
 -- is then the applied tip.
-SELECT t.liquidity(109, 'Deposit', '0xc', 8, 15, 72), t.live(109);
+SELECT t.liquidity(109, 'Deposit', '0xc', 8, 15, 72), t.block(109);
 SELECT block_number, events_applied FROM evp.applied_blocks WHERE block_number > 104 ORDER BY 1;
 SELECT block_number, unlocked_balance FROM "Liquidity_Providers_Historic" WHERE address = '0xc' ORDER BY 1;
 SELECT * FROM t.queue();
@@ -188,7 +149,7 @@ SELECT t.liquidity(111, 'Deposit', '0xc', 5, 20, 77);
 INSERT INTO starknet_blocks VALUES (111, t.hash(111), t.hash(110), 1700001332, 'MINED');
 SELECT t.driver('CatchupVault', NULL, '0xa11', t.hash(110), t.hash(111));
 COMMIT;
-SELECT t.liquidity(114, 'Deposit', '0xc', 1, 21, 78), t.live(114);
+SELECT t.liquidity(114, 'Deposit', '0xc', 1, 21, 78), t.block(114);
 SELECT last_applied_block, pending_blocks, waiting_for FROM evp_status;
 SELECT * FROM t.queue();
 DELETE FROM starknet_blocks WHERE block_number <= 113 AND status = 'REVERTED';
