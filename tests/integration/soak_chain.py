@@ -1,8 +1,18 @@
 """Writes the soak's input: a chain of bench/chain.py with random reorgs, as the statements an
 indexer sends (soak.sql, one transaction per block or revert), and the canonical chain it ends
-in (final.sql). Reorg styles of SPEC section 1: the rows deleted with their events (before or
-after them) or without, or marked REVERTED with their events kept; the new fork carries the
-same events under new hashes. Usage: soak_chain.py OUT_DIR ROUNDS SEED. Prints the figures."""
+in (final.sql). Usage: soak_chain.py OUT_DIR ROUNDS SEED STYLE. Prints the figures.
+
+STYLE spec: the reorg styles of SPEC section 1 (the rows deleted with their events, before or
+after them, or without; or marked REVERTED with their events kept); the new fork carries the
+same events under new hashes.
+
+STYLE indexer: as the Pitch Lake indexer writes (SPEC 7.1, on its schema): the deployment block
+has events and no row; one INSERT per event with nonce COUNT(*) + 1; a StartBlock notice beside
+every row; reorgs from the tip down, one transaction a block (REVERTED, then a RevertBlock
+notice), events kept, the new fork inserted at the same numbers; and restarts, whose catch-up
+inserts the events of several blocks with one row (the first) and a CatchupVault notice per
+vault. final.sql gives each canonical event the nonce the soak gave it, so the two runs'
+bookkeeping is comparable too."""
 
 import os
 import random
@@ -11,9 +21,9 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 import chain as gen  # noqa: E402
-from fault_chains import block_sql  # noqa: E402
+from fault_chains import block_sql, literal  # noqa: E402
 
-STYLES = {
+SPEC_STYLES = {
     "events deleted first": ["DELETE FROM events WHERE block_number >= {x};",
                              "DELETE FROM starknet_blocks WHERE block_number >= {x};"],
     "events deleted after": ["DELETE FROM starknet_blocks WHERE block_number >= {x};",
@@ -23,43 +33,152 @@ STYLES = {
 }
 
 
+class Spec:
+    """SPEC section 1's indexer: a block's events, then its row, in one transaction."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def block(self, b):
+        return block_sql(b)
+
+    def final(self, b):
+        return block_sql(b)
+
+    def revert(self, x, _blocks):
+        style = self.rng.choice(sorted(SPEC_STYLES))
+        return style, "".join(f"BEGIN;\n{s.format(x=x)}\nCOMMIT;\n" for s in SPEC_STYLES[style])
+
+
+def driver(kind, block_hash, vault="NULL", start="NULL", end="NULL"):
+    return ("INSERT INTO driver_events (sequence_index, type, block_hash, vault_address, start_block_hash, "
+            f"end_block_hash, timestamp) VALUES (nextval('driver_events_sequence'), '{kind}', {block_hash}, "
+            f"{vault}, {start}, {end}, now());\n")
+
+
+class Indexer:
+    """The Pitch Lake indexer (SPEC 7.1)."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.count = {}  # vault -> rows it has in events, every fork's included
+        self.nonces = {}  # (number, hash) -> the nonces its events got
+
+    def events(self, b, explicit=False):
+        number, h = b[0], b[1]
+        if not explicit:
+            got = []
+            for e in b[4]:
+                self.count[e.vault] = self.count.get(e.vault, 0) + 1
+                got.append(self.count[e.vault])
+            self.nonces[(number, h)] = got
+        out = []
+        for e, nonce in zip(b[4], self.nonces[(number, h)]):
+            n = nonce if explicit else f"(SELECT count(*) + 1 FROM events WHERE vault_address = '{e.vault}')"
+            out.append("INSERT INTO events (transaction_hash, vault_address, block_number, block_hash, event_name, "
+                       f"event_keys, event_data, event_nonce) VALUES ('0x1', '{e.vault}', {number}, '{h}', '{e.name}', "
+                       f"{literal('{' + ','.join(e.keys) + '}')}, {literal('{' + ','.join(e.data) + '}')}, {n});\n")
+        return "".join(out)
+
+    @staticmethod
+    def row(b):
+        return (f"INSERT INTO starknet_blocks VALUES ({b[0]}, '{b[1]}', '{b[2]}', {b[3]}, 'MINED');\n"
+                + driver("StartBlock", f"'{b[1]}'"))
+
+    def block(self, b, with_row=True):
+        return "BEGIN;\n" + self.events(b) + (self.row(b) if with_row else "") + "COMMIT;\n"
+
+    def final(self, b, with_row=True):
+        return "BEGIN;\n" + self.events(b, explicit=True) + (self.row(b) if with_row else "") + "COMMIT;\n"
+
+    @staticmethod
+    def registry(b):
+        """The operator registers the vaults deployed in block b."""
+        return "".join(f"INSERT INTO vault_registry (vault_address, deployed_at) VALUES ('{v}', '{b[1]}');\n"
+                       for v in sorted({e.vault for e in b[4]}))
+
+    def catch_up(self, blocks, last_indexed):
+        """A restart: the events of `blocks`, the first one's row, a CatchupVault per vault."""
+        vaults = sorted({e.vault for b in blocks for e in b[4]})
+        sql = "BEGIN;\n" + "".join(self.events(b) for b in blocks) + self.row(blocks[0])
+        sql += "".join(driver("CatchupVault", "NULL", f"'{v}'", f"'{last_indexed}'", f"'{blocks[0][1]}'") for v in vaults)
+        return sql + "COMMIT;\n"
+
+    @staticmethod
+    def revert(_x, blocks):
+        return "REVERTED + RevertBlock", "".join(
+            f"BEGIN;\nUPDATE starknet_blocks SET status = 'REVERTED' WHERE block_number = {b[0]} AND block_hash = '{b[1]}';\n"
+            + driver("RevertBlock", f"'{b[1]}'") + "COMMIT;\n" for b in reversed(blocks))
+
+
 def main():
-    out, rounds, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    out, rounds, seed, style = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     rng = random.Random(seed)
+    writer = {"spec": Spec, "indexer": Indexer}[style](rng)
+    indexer = style == "indexer"
     base = gen.chain(vaults=4, lps=8, rounds=rounds, bidders=3, bids_per_bidder=2, seed=seed)
     canon = {}  # number -> the block as now canonical
+    rowless = set()  # numbers whose canonical block has no row
+    deployment = base[0][0]
 
     def forked(block, fork):
         number, _, _, ts, events = block
         parent = canon[number - 1][1] if number - 1 in canon else hex((number - 1) * 7919)
         return (number, hex((fork << 64) + number * 7919), parent, ts, events)
 
-    forks, depth_sum, styles, statements = 0, 0, {}, 0
+    forks, depth_sum, styles, statements, restarts, caught_up = 0, 0, {}, 0, 0, 0
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "soak.sql"), "w") as f:
-        for i, block in enumerate(base):
+        i = 0
+        while i < len(base):
+            block = base[i]
             canon[block[0]] = forked(block, 0)
-            f.write(block_sql(canon[block[0]]))
+            if indexer and i == 0:
+                # The vaults' deployment block: its events, no row, no notice.
+                rowless.add(block[0])
+                f.write("BEGIN;\n" + writer.registry(canon[block[0]]) + writer.events(canon[block[0]]) + "COMMIT;\n")
+            elif indexer and i >= 5 and i + 4 < len(base) and rng.random() < 0.02:
+                # A restart: this block and the next k - 1 come by the catch-up.
+                k = rng.randint(2, 4)
+                for b in base[i + 1:i + k]:
+                    canon[b[0]] = forked(b, 0)
+                    rowless.add(b[0])
+                f.write(writer.catch_up([canon[b[0]] for b in base[i:i + k]], canon[block[0] - 1][1]))
+                restarts += 1
+                caught_up += k
+                i += k - 1
+                block = base[i]
+            else:
+                f.write(writer.block(canon[block[0]]))
             statements += 1
             if i >= 5 and rng.random() < 0.08:
-                depth = rng.randint(1, 6)
+                # The indexer never reverts the deployment block: it has no row (nor a notice).
+                depth = min(rng.randint(1, 6), i) if indexer else rng.randint(1, 6)
                 x = block[0] - depth + 1
-                style = rng.choice(sorted(STYLES))
-                for s in STYLES[style]:
-                    f.write(f"BEGIN;\n{s.format(x=x)}\nCOMMIT;\n")
-                    statements += 1
+                name, sql = writer.revert(x, [canon[b[0]] for b in base[i - depth + 1:i + 1]])
+                f.write(sql)
+                statements += sql.count("BEGIN;")
                 forks += 1
                 for b in base[i - depth + 1:i + 1]:
                     canon[b[0]] = forked(b, forks)
-                    f.write(block_sql(canon[b[0]]))
+                    rowless.discard(b[0])
+                    f.write(writer.block(canon[b[0]]))
                     statements += 1
                 depth_sum += depth
-                styles[style] = styles.get(style, 0) + 1
+                styles[name] = styles.get(name, 0) + 1
+            i += 1
     with open(os.path.join(out, "final.sql"), "w") as f:
         for n in sorted(canon):
-            f.write(block_sql(canon[n]))
+            if not indexer:
+                f.write(writer.final(canon[n]))
+            elif n == deployment:
+                f.write("BEGIN;\n" + writer.registry(canon[n]) + writer.events(canon[n], explicit=True) + "COMMIT;\n")
+            else:
+                f.write(writer.final(canon[n], n not in rowless))
+    restarted = f", {restarts} restarts catching up {caught_up} blocks" if indexer else ""
     print(f"{len(base)} blocks, {forks} reorgs ({depth_sum} blocks reverted and replaced; "
-          + ", ".join(f"{n} {s}" for s, n in sorted(styles.items())) + f"), {statements} transactions")
+          + ", ".join(f"{n} {s}" for s, n in sorted(styles.items())) + f"){restarted}, {statements} transactions"
+          + (f", the deployment block ({deployment}) without a row" if indexer else ""))
 
 
 main()
