@@ -92,6 +92,35 @@ BEGIN
     END IF;
 END $$;
 
+-- PostgreSQL delivers a notification only once per transaction: a later one with the same
+-- channel and payload is dropped. A revert restores rows to images the transaction may have
+-- sent already (a worker batch that applies blocks 10 and 11 and then reverts 11; apply, revert
+-- and apply again), and a reader whose last message is the dropped one keeps a stale row. So
+-- each revert after the first notification of a transaction starts a new round, and every
+-- payload of round r ends in r spaces (insignificant in JSON): nothing sent after a revert
+-- repeats anything sent before it. evp.notify_round is '' until the transaction notifies.
+CREATE FUNCTION evp.notify_padding() RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    round text := pg_catalog.current_setting('evp.notify_round', true);
+BEGIN
+    IF round IS NULL OR round = '' THEN
+        PERFORM pg_catalog.set_config('evp.notify_round', '0', true);
+        RETURN '';
+    END IF;
+    RETURN pg_catalog.repeat(' ', round::int);
+END $$;
+
+CREATE FUNCTION evp.notify_next_round() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    round text := pg_catalog.current_setting('evp.notify_round', true);
+BEGIN
+    IF round <> '' THEN
+        PERFORM pg_catalog.set_config('evp.notify_round', (round::int + 1)::text, true);
+    END IF;
+END $$;
+
 -- Generated per table, with its key columns, row type and channel written out, so that every
 -- statement is static SQL with a cached plan:
 -- - evp."journal_<table>" (at_block, seq, <key columns>, old <table>) and its index;
@@ -157,15 +186,16 @@ BEGIN
 
         notify := CASE WHEN t.channel IS NULL THEN '' ELSE format($n$
                 IF evp.enabled('evp.notify') THEN
+                    pad := evp.notify_padding();
                     IF TG_OP = 'DELETE' THEN
                         IF evp.notify_queue_has_room() THEN
-                            PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "delete", "payload" : ' || %2$s(o)::text || '}')
+                            PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "delete", "payload" : ' || %2$s(o)::text || '}' || pad)
                                FROM old_rows o;
                         ELSE
                             PERFORM evp.notifications_skipped((SELECT count(*) FROM old_rows));
                         END IF;
                     ELSIF evp.notify_queue_has_room() THEN
-                        PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "' || lower(TG_OP) || '", "payload" : ' || %2$s(n)::text || '}')
+                        PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "' || lower(TG_OP) || '", "payload" : ' || %2$s(n)::text || '}' || pad)
                            FROM new_rows n;
                     ELSE
                         PERFORM evp.notifications_skipped((SELECT count(*) FROM new_rows));
@@ -193,6 +223,7 @@ BEGIN
             DECLARE
                 blk numeric := nullif(current_setting('evp.applying_block', true), '')::numeric;
                 rewritten boolean := false;  -- some rows have history at this block already
+                pad text;
             BEGIN
                 IF blk IS NULL THEN
                     NULL;
@@ -236,7 +267,8 @@ BEGIN
 
     EXECUTE format($f$
 CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void LANGUAGE plpgsql AS $body$
-BEGIN%s
+BEGIN
+    PERFORM evp.notify_next_round();%s
     DELETE FROM public."Vault_Historic" WHERE block_number = blk;
     DELETE FROM public."Liquidity_Providers_Historic" WHERE block_number = blk;
 END $body$ $f$, revert_sql);
