@@ -99,25 +99,20 @@ END $$;
 -- each revert after the first notification of a transaction starts a new round, and every
 -- payload of round r ends in r spaces (insignificant in JSON): nothing sent after a revert
 -- repeats anything sent before it. evp.notify_round is '' until the transaction notifies.
+-- The padding of this round, starting round 0 at the transaction's first notification.
+-- (PL/pgSQL: a SQL function called from a trigger is planned again on every call.)
 CREATE FUNCTION evp.notify_padding() RETURNS text
 LANGUAGE plpgsql AS $$
-DECLARE
-    round text := pg_catalog.current_setting('evp.notify_round', true);
 BEGIN
-    IF round IS NULL OR round = '' THEN
-        PERFORM pg_catalog.set_config('evp.notify_round', '0', true);
-        RETURN '';
-    END IF;
-    RETURN pg_catalog.repeat(' ', round::int);
+    RETURN pg_catalog.repeat(' ', coalesce(nullif(pg_catalog.current_setting('evp.notify_round', true), ''),
+                                           pg_catalog.set_config('evp.notify_round', '0', true))::int);
 END $$;
 
 CREATE FUNCTION evp.notify_next_round() RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    round text := pg_catalog.current_setting('evp.notify_round', true);
 BEGIN
-    IF round <> '' THEN
-        PERFORM pg_catalog.set_config('evp.notify_round', (round::int + 1)::text, true);
+    IF pg_catalog.current_setting('evp.notify_round', true) <> '' THEN
+        PERFORM pg_catalog.set_config('evp.notify_round', (pg_catalog.current_setting('evp.notify_round')::int + 1)::text, true);
     END IF;
 END $$;
 
