@@ -42,10 +42,19 @@ INSERT INTO evp.journaled_tables (tbl, keys, channel, payload, history) VALUES
     ('public."Queued_Liquidity"', '{round_address,address}', NULL, DEFAULT, NULL),
     ('public."Option_Buyers"', '{address,round_address}', 'ob_update', DEFAULT, NULL),
     ('public."Bids"', '{round_address,bid_id}', 'bids_update', 'evp.bid_payload', NULL),
-    ('evp.applied_blocks', '{block_number}', NULL, DEFAULT, NULL),
     ('evp.vault_progress', '{vault_address}', NULL, DEFAULT, NULL),
     ('evp.lp_round_liquidity', '{round_address,lp_address}', NULL, DEFAULT, NULL),
     ('evp.failed_events', '{vault_address,event_nonce,block_hash}', NULL, DEFAULT, NULL);
+
+-- How far the journal is pruned: a block at or below pruned_upto cannot be reverted. No row:
+-- nothing is. (evp.applied_blocks is not journaled: a revert deletes the block's row, and an
+-- empty block, which writes nothing else, journals nothing.) No row until the first prune, so
+-- that a restore of the dump does not meet one made by CREATE EXTENSION.
+CREATE TABLE evp.journal_pruned (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    pruned_upto numeric(78,0) NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('evp.journal_pruned', '');
 
 -- The order of images across tables and transactions (a block's late events are applied in a
 -- later one). Dumped, so that images written after a restore still sort after the restored ones.
@@ -250,10 +259,12 @@ BEGIN
          WHERE j.old IS DISTINCT FROM NULL AND NOT EXISTS (SELECT FROM %1$s x WHERE %3$s);
         DELETE FROM %6$s WHERE at_block = blk;
     END IF;$r$, t.tbl, first_images, key_eq, cols, old_cols, j);
-        -- The lower bound makes the prune a bounded index range: with a bare <= on a parameter
-        -- the generic plan estimates a third of the table and scans all of it.
+        -- From the last prune up: a bounded index range (with a bare <= on a parameter the
+        -- generic plan estimates a third of the table and scans all of it) that starts past
+        -- the entries earlier prunes of the same transaction deleted (not yet removable: a
+        -- scan from the index's start would visit them all, and a catch-up prunes many times).
         prune_sql := prune_sql || format($p$
-    DELETE FROM %1$s WHERE at_block >= (SELECT min(at_block) FROM %1$s) AND at_block <= upto;$p$, j);
+    DELETE FROM %1$s WHERE at_block > done AND at_block <= upto;$p$, j);
         clear_sql := clear_sql || format(E'\n    DELETE FROM %s;\n    DELETE FROM %s;', t.tbl, j);
         view_sql := view_sql || CASE WHEN view_sql = '' THEN '' ELSE ' UNION ALL ' END
             || format('SELECT at_block AS block_number, seq, %L AS tbl, jsonb_build_array(%s) AS key, to_jsonb(old) AS old FROM %s',
@@ -264,18 +275,28 @@ BEGIN
 CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void LANGUAGE plpgsql AS $body$
 BEGIN
     PERFORM evp.notify_next_round();%s
+    DELETE FROM evp.applied_blocks WHERE block_number = blk;
     DELETE FROM public."Vault_Historic" WHERE block_number = blk;
     DELETE FROM public."Liquidity_Providers_Historic" WHERE block_number = blk;
 END $body$ $f$, revert_sql);
     EXECUTE format($f$
 CREATE FUNCTION evp.prune_journal(upto numeric) RETURNS void LANGUAGE plpgsql AS $body$
-BEGIN%s
+DECLARE
+    done numeric := coalesce((SELECT p.pruned_upto FROM evp.journal_pruned p), -1);
+BEGIN
+    IF upto <= done THEN
+        RETURN;
+    END IF;%s
+    INSERT INTO evp.journal_pruned (pruned_upto) VALUES (upto)
+    ON CONFLICT (only_row) DO UPDATE SET pruned_upto = EXCLUDED.pruned_upto;
 END $body$ $f$, prune_sql);
     EXECUTE format($f$
 CREATE FUNCTION evp.clear_state() RETURNS void LANGUAGE sql AS $body$
     DELETE FROM public."Vault_Historic";
     DELETE FROM public."Liquidity_Providers_Historic";
-    DELETE FROM evp.late_blocks;%s
+    DELETE FROM evp.late_blocks;
+    DELETE FROM evp.applied_blocks;
+    DELETE FROM evp.journal_pruned;%s
 $body$ $f$, clear_sql);
     EXECUTE 'CREATE VIEW evp.journal AS ' || view_sql;
 END $do$;
@@ -301,7 +322,8 @@ BEGIN
     SELECT string_agg(format('SELECT %L || x::text AS r FROM %s x', tbl, tbl), ' UNION ALL ')
       INTO rows_sql
       FROM (SELECT tbl FROM evp.journaled_tables
-            UNION ALL VALUES ('public."Vault_Historic"'), ('public."Liquidity_Providers_Historic"')) t;
+            UNION ALL VALUES ('public."Vault_Historic"'), ('public."Liquidity_Providers_Historic"'),
+                             ('evp.applied_blocks'), ('evp.journal_pruned')) t;
     EXECUTE format($q$SELECT md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM (%s
                       UNION ALL (SELECT DISTINCT ON (block_number, tbl, key) 'journal' || (block_number, tbl, key, old)::text
                                    FROM evp.journal ORDER BY block_number, tbl, key, seq)) u$q$, rows_sql)

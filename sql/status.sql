@@ -70,7 +70,9 @@ BEGIN
            coalesce((SELECT f.n FROM f), 0),
            (SELECT g.skipped FROM evp.notify_guard g), (SELECT g.skipping_since FROM evp.notify_guard g),
            w.last_error, (SELECT f.text FROM f),
-           (SELECT count(DISTINCT j.at_block) FROM evp.journal_applied_blocks j), (SELECT count(*) FROM evp.journal),
+           (SELECT count(*) FROM evp.applied_blocks a
+             WHERE a.block_number > coalesce((SELECT p.pruned_upto FROM evp.journal_pruned p), -1)),
+           (SELECT count(*) FROM evp.journal),
            w.blocks_applied, w.events_applied, w.errors, w.batch_size
       FROM tip, newest, w, rowless;
 END $$;

@@ -7,6 +7,7 @@
 //! replays (`replay`) build on these.
 
 mod driver;
+mod empty;
 mod late;
 mod replay;
 mod rowless;
@@ -14,6 +15,7 @@ mod rowless;
 use crate::apply::{apply_events, events_have_emitter, BlockCtx};
 use crate::error::raise_with_hint;
 use crate::spi::{run, spi, value};
+use empty::Start;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -29,9 +31,12 @@ pub use replay::{rebuild, reprocess};
 /// them), or, when $2 (strict) is set, it does not follow the tip, neither as number tip + 1
 /// nor by parent hash (its predecessor has not arrived yet). Also whether blocks without a row
 /// are ready below it (they go first; the cheap test first), whether any block could wait for
-/// it (a row above it, or a block without a row: applying it creates neither), and whether the
-/// indexer's `events` table has the optional `from_address` column (asked per block: it may be
-/// added while we run).
+/// it (a row above it, or a block without a row: applying it creates neither), whether events
+/// of any fork lie at its number (if none, it is empty), and whether the indexer's `events`
+/// table has the optional `from_address` column (asked per block: it may be added while we run).
+/// Open ranges are asked with min() and max(), not EXISTS: a generic plan may take a
+/// sequential scan for such an EXISTS, which visits every row below the block (quadratic in a
+/// catch-up); min() and max() are one step of an index.
 /// A row that is not REVERTED makes its number one with a row: entries of that number in
 /// `evp.rowless_blocks` go, and its hash, if it was reverted before, is back.
 const BLOCK_STATE: &str = concat!(
@@ -46,17 +51,17 @@ back AS (
 SELECT b.block_hash, b.timestamp::text, b.status = 'REVERTED' AS reverted,
        EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = b.block_number) AS applied,
        t.tip::text, b.block_number <= t.tip AS below_tip,
-       EXISTS (SELECT FROM public.starknet_blocks p
-                WHERE p.block_number < b.block_number AND p.block_number > coalesce(t.tip, -1))
+       (SELECT min(p.block_number) FROM public.starknet_blocks p WHERE p.block_number > coalesce(t.tip, -1)) < b.block_number
        OR ($2::boolean AND t.tip IS NOT NULL AND b.block_number > t.tip + 1
            AND evp.normalize_felt(b.parent_hash) IS DISTINCT FROM
                (SELECT evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a WHERE a.block_number = t.tip))
        AS predecessor_pending,
-       EXISTS (SELECT FROM evp.rowless_blocks r WHERE r.block_number < b.block_number)
+       (SELECT min(r.block_number) FROM evp.rowless_blocks r) < b.block_number
        AND EXISTS (SELECT FROM evp.ready_rowless_blocks($2::boolean) r WHERE r.block_number < b.block_number)
        AS rowless_before,
-       EXISTS (SELECT FROM public.starknet_blocks p WHERE p.block_number > b.block_number)
+       (SELECT max(p.block_number) FROM public.starknet_blocks p) > b.block_number
        OR EXISTS (SELECT FROM evp.rowless_blocks r WHERE r.block_number <> b.block_number) AS may_have_followers,
+       EXISTS (SELECT FROM public.events e WHERE e.block_number = b.block_number) AS has_events,
        "#,
     events_have_emitter!(),
     r#"
@@ -66,7 +71,7 @@ SELECT b.block_hash, b.timestamp::text, b.status = 'REVERTED' AS reverted,
 
 /// Pending blocks in number order: unapplied rows above the applied tip that are not REVERTED
 /// (no hash), and blocks without a row that are ready (with their hash; $2: strictly, see
-/// `evp.ready_rowless_blocks`); below $1 if set.
+/// `evp.ready_rowless_blocks`); below $1 if set; the first $3 (all if NULL).
 const PENDING: &str = r#"
 SELECT p.block_number::text AS n, p.rowless_hash FROM (
     SELECT b.block_number, NULL::text AS rowless_hash FROM public.starknet_blocks b
@@ -75,14 +80,14 @@ SELECT p.block_number::text AS n, p.rowless_hash FROM (
     UNION ALL
     SELECT r.block_number, r.block_hash::text FROM evp.ready_rowless_blocks($2::boolean) r) p
  WHERE $1::numeric IS NULL OR p.block_number < $1::numeric
- ORDER BY p.block_number"#;
+ ORDER BY p.block_number
+ LIMIT $3::bigint"#;
 
 /// Whether block rows above the applied tip wait (for a predecessor, a REVERTED row's
 /// replacement, or a batch to come).
 const ROWS_WAITING: &str = r#"
-SELECT EXISTS (SELECT FROM public.starknet_blocks b
-                WHERE b.status <> 'REVERTED'
-                  AND b.block_number > coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1))"#;
+SELECT coalesce((SELECT max(b.block_number) FROM public.starknet_blocks b WHERE b.status <> 'REVERTED')
+                > coalesce((SELECT max(a.block_number) FROM evp.applied_blocks a), -1), false)"#;
 
 /// What applying a block row did.
 pub enum BlockOutcome {
@@ -175,12 +180,14 @@ pub fn apply_pending(
     let params = [
         below.map(str::to_owned).into(),
         rowless_strict.to_string().into(),
+        max_blocks.map(|m| m.to_string()).into(),
     ];
     let pending: Vec<(String, Option<String>)> = spi(run(client, PENDING, &params))
         .map(|r| (spi(r.get(1)).unwrap_or_default(), spi(r.get(2))))
         .collect();
     let (mut blocks, mut events) = (0, 0);
-    for (number, rowless_hash) in pending {
+    let mut pending = pending.into_iter();
+    while let Some((number, rowless_hash)) = pending.next() {
         if max_blocks.is_some_and(|m| blocks >= m) {
             break;
         }
@@ -194,9 +201,19 @@ pub fn apply_pending(
                 BlockOutcome::Skipped => None,
             },
         };
-        if let Some(n) = applied {
-            blocks += 1;
-            events += n;
+        let Some(n) = applied else { continue };
+        blocks += 1;
+        events += n;
+        // The empty rows that follow it, at once; they are the next entries of `pending`.
+        if rows.is_some() {
+            let run = empty::apply_run(
+                client,
+                &number,
+                Start::Above,
+                max_blocks.map(|m| m - blocks),
+            );
+            blocks += run;
+            pending.by_ref().take(run as usize).for_each(drop);
         }
     }
     (blocks, events)
@@ -231,8 +248,13 @@ fn apply_block(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockO
     if state.predecessor_pending {
         return BlockOutcome::Pending;
     }
+    let empty = !state.has_events && empty::apply_run(client, number, Start::At, Some(1)) == 1;
     BlockOutcome::Applied {
-        events: apply_events(client, &state.block),
+        events: if empty {
+            0
+        } else {
+            apply_events(client, &state.block)
+        },
         may_have_followers: state.may_have_followers,
     }
 }
@@ -246,6 +268,7 @@ struct BlockState {
     predecessor_pending: bool,
     rowless_before: bool,
     may_have_followers: bool,
+    has_events: bool,
 }
 
 fn block_state(client: &mut SpiClient<'_>, number: &str, strict: bool) -> Option<BlockState> {
@@ -261,7 +284,7 @@ fn block_state(client: &mut SpiClient<'_>, number: &str, strict: bool) -> Option
             number: number.to_owned(),
             hash: spi(row.get(1))?,
             timestamp: spi(row.get(2)),
-            events_have_emitter: flag(10),
+            events_have_emitter: flag(11),
         },
         reverted: flag(3),
         applied: flag(4),
@@ -270,5 +293,6 @@ fn block_state(client: &mut SpiClient<'_>, number: &str, strict: bool) -> Option
         predecessor_pending: flag(7),
         rowless_before: flag(8),
         may_have_followers: flag(9),
+        has_events: flag(10),
     })
 }

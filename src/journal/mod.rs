@@ -12,10 +12,10 @@ use crate::spi::{run, spi, value};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-/// Applied blocks at or above $1, newest first, and whether their journal is still there
-/// (every applied block journals at least its own `evp.applied_blocks` row).
+/// Applied blocks at or above $1, newest first, and whether their journal is still there (they
+/// lie above the pruned part: sql/journal.sql).
 const APPLIED_FROM: &str = r#"
-SELECT a.block_number::text AS n, EXISTS (SELECT FROM evp.journal_applied_blocks j WHERE j.at_block = a.block_number)
+SELECT a.block_number::text AS n, a.block_number > coalesce((SELECT p.pruned_upto FROM evp.journal_pruned p), -1)
   FROM evp.applied_blocks a WHERE a.block_number >= $1::numeric ORDER BY a.block_number DESC"#;
 
 const REVERT_BLOCK: &str = "SELECT evp.revert_block($1::numeric)";
@@ -46,6 +46,14 @@ SELECT a.block_number, evp.normalize_felt(a.block_hash) FROM evp.applied_blocks 
    AND NOT EXISTS (SELECT FROM public.starknet_blocks b
                     WHERE b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(a.block_hash))
 ON CONFLICT DO NOTHING"#;
+
+/// How often the journal is pruned: at block numbers divisible by this (1 % of the horizon,
+/// 1 to 100), so the journal holds up to that many blocks beyond the horizon and a catch-up
+/// prunes once per hundred blocks, not once per block. The same at every block whatever the
+/// path, so the journal after a catch-up equals the one after applying block by block.
+pub fn prune_step(horizon: i32) -> i32 {
+    (horizon / 100).clamp(1, 100)
+}
 
 /// The applied blocks from `first` up, newest first; `Err(block)` names the newest block whose
 /// journal was pruned.
@@ -86,5 +94,19 @@ pub fn block_reverted(client: &mut SpiClient<'_>, number: &str, hash: &str) {
     if value::<bool>(client, APPLIED_WITH_HASH, &[number.into(), hash.into()]) == Some(true) {
         spi(run(client, FORK_GONE, &[number.into()]));
         revert_from(client, number);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prune_step;
+
+    #[test]
+    fn prune_step_is_a_hundredth_of_the_horizon_within_1_to_100() {
+        assert_eq!(prune_step(1), 1);
+        assert_eq!(prune_step(199), 1);
+        assert_eq!(prune_step(5_000), 50);
+        assert_eq!(prune_step(10_000), 100);
+        assert_eq!(prune_step(i32::MAX), 100);
     }
 }
