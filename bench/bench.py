@@ -71,8 +71,9 @@ def pct(values, p):
 
 def wait_applied(db, timeout=600):
     # A cheap probe: evp_status() counts the journal, too heavy to poll every few milliseconds.
-    probe = ("SELECT NOT EXISTS (SELECT FROM starknet_blocks WHERE status <> 'REVERTED' AND block_number > "
-             "coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1))")
+    # max() on both sides: one index step each, not a scan competing with the worker.
+    probe = ("SELECT coalesce((SELECT max(block_number) FROM starknet_blocks WHERE status <> 'REVERTED'), -1) "
+             "<= coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)")
     with connect(db) as c:
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -132,12 +132,19 @@ pub fn value<T: FromDatum + IntoDatum>(
 
 /// pg_advisory_xact_lock key ("evp" in ASCII) that serialises every writer of the state: the
 /// triggers, the SQL functions and the worker.
-const LOCK: &str = "SELECT pg_advisory_xact_lock(7763568)";
+const LOCK_KEY: i64 = 7763568;
 
-/// Takes the extension's lock until the transaction ends; nothing may touch the state tables
-/// before holding it (no double apply, no deadlock).
-pub fn lock(client: &mut SpiClient<'_>) {
-    spi(run(client, LOCK, &[]));
+/// Takes the extension's lock until the transaction ends, as `pg_advisory_xact_lock(7763568)`
+/// does (called directly: a statement per block would cost more than the lock); nothing may
+/// touch the state tables before holding it (no double apply, no deadlock).
+pub fn lock() {
+    // SAFETY: a builtin taking one bigint, called inside a transaction; it returns void.
+    unsafe {
+        pgrx::direct_function_call_as_datum(
+            pg_sys::pg_advisory_xact_lock_int8,
+            &[LOCK_KEY.into_datum()],
+        );
+    }
 }
 
 /// An SPI failure here is a bug or a broken installation, not bad input.

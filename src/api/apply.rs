@@ -19,7 +19,7 @@ use pgrx::spi::{Spi, SpiClient};
 /// Runs `f` with an SPI connection, holding the extension's lock until the transaction ends.
 pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
     Spi::connect_mut(|client| {
-        lock(client);
+        lock();
         f(client)
     })
 }
@@ -27,7 +27,7 @@ pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 #[pg_schema]
 mod evp {
     use super::serialized;
-    use crate::catchup::{events_arrived, on_block_row, process_driver_events, record_late_blocks};
+    use crate::catchup::{events_arrived, on_block_row, process_queue, record_late_blocks};
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
     use crate::worker::wake_at_commit;
@@ -76,7 +76,7 @@ mod evp {
     fn driver_events_inserted() {
         match MODE.get() {
             Mode::Sync => serialized(|client| {
-                process_driver_events(client, None);
+                process_queue(client, None);
             }),
             Mode::Async => wake_at_commit(),
             Mode::Off => {}

@@ -20,6 +20,27 @@ const UNPROCESSED: &str = r#"
 SELECT d.id::text AS row_id, d.type::text, d.block_hash::text
   FROM public.driver_events d WHERE NOT d.is_processed ORDER BY d.sequence_index, d.id"#;
 
+/// The common case, as one statement: the one unprocessed notice is a StartBlock of the
+/// applied tip (its row's trigger applied it): it is marked processed, and false returned.
+/// Otherwise nothing is marked, and true says the queue must be walked (false also when it is
+/// empty). Asked through min() and max() over the index of unprocessed notices: a generic plan
+/// takes anything else for half the queue and scans all of it.
+const ONLY_TIP_START: &str = r#"
+WITH q AS (
+    SELECT min(d.sequence_index) AS first, max(d.sequence_index) AS last
+      FROM public.driver_events d WHERE NOT d.is_processed),
+head AS (
+    SELECT d.id, d.type IN ('StartBlock', 'NewBlock')
+                 AND evp.normalize_felt(d.block_hash) =
+                     (SELECT evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a
+                       ORDER BY a.block_number DESC LIMIT 1) AS no_op
+      FROM public.driver_events d, q
+     WHERE d.sequence_index = q.first AND q.first = q.last AND NOT d.is_processed),
+done AS (
+    UPDATE public.driver_events d SET is_processed = true
+     WHERE d.id IN (SELECT head.id FROM head) AND (SELECT bool_and(head.no_op) FROM head))
+SELECT q.first IS NOT NULL AND (SELECT bool_and(head.no_op) FROM head) IS NOT TRUE FROM q"#;
+
 const MARK_PROCESSED: &str =
     "UPDATE public.driver_events SET is_processed = true WHERE id = $1::bigint";
 
@@ -51,11 +72,19 @@ UPDATE public.starknet_blocks SET status = 'REVERTED'
  WHERE block_number >= coalesce((SELECT max(block_number) FROM evp.applied_blocks), 0) - $2::numeric
    AND status <> 'REVERTED' AND evp.normalize_felt(block_hash) = evp.normalize_felt($1)"#;
 
+/// Handles the queue if the indexer's table exists (see `process_queue`).
+pub fn process_driver_events(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
+    if value::<bool>(client, QUEUE_EXISTS, &[]) != Some(true) {
+        return (0, 0);
+    }
+    process_queue(client, max_blocks)
+}
+
 /// Handles the queue, up to a StartBlock whose block must wait, or until its StartBlocks have
 /// applied `max_blocks`; returns the blocks and events they applied.
-pub fn process_driver_events(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
+pub fn process_queue(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
     let mut applied = (0, 0);
-    if value::<bool>(client, QUEUE_EXISTS, &[]) != Some(true) {
+    if value::<bool>(client, ONLY_TIP_START, &[]) != Some(true) {
         return applied;
     }
     let rows: Vec<[Option<String>; 3]> = spi(run(client, UNPROCESSED, &[]))

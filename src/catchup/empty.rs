@@ -49,6 +49,30 @@ applied AS (
     RETURNING block_number)
 SELECT count(*), min(a.block_number)::text, max(a.block_number)::text FROM applied a"#;
 
+/// The common case of a new block row, as one small statement (a general one costs more to
+/// set up than to run): block $1 follows the applied tip by number (or is the lowest row when
+/// nothing is applied), is not REVERTED, carries no event of any fork, is the newest row (no
+/// block can wait for it), and no block without a row is noted. Then it is recorded as applied;
+/// its hash, if reverted before, is back. Returns the block, or nothing when the case does not
+/// hold (the general path decides then).
+const EMPTY_SUCCESSOR: &str = r#"
+WITH tip AS (SELECT max(a.block_number) AS n FROM evp.applied_blocks a),
+b AS (
+    SELECT b.block_number, b.block_hash FROM public.starknet_blocks b, tip
+     WHERE b.block_number = $1::numeric AND b.status <> 'REVERTED'
+       AND (SELECT min(p.block_number) FROM public.starknet_blocks p WHERE p.block_number > coalesce(tip.n, -1))
+           = b.block_number
+       AND (tip.n IS NULL OR b.block_number = tip.n + 1)
+       AND (SELECT max(p.block_number) FROM public.starknet_blocks p) = b.block_number
+       AND NOT EXISTS (SELECT FROM public.events e WHERE e.block_number = b.block_number)
+       AND NOT EXISTS (SELECT FROM evp.rowless_blocks)),
+back AS (
+    DELETE FROM evp.reverted_blocks x USING b
+     WHERE x.block_number = b.block_number AND x.block_hash = evp.normalize_felt(b.block_hash))
+INSERT INTO evp.applied_blocks (block_number, block_hash, events_applied, events_ignored, events_failed)
+SELECT b.block_number, b.block_hash, 0, 0, 0 FROM b
+RETURNING block_number"#;
+
 /// The journal pruning the blocks $1 to $2 would have done one by one: at the last multiple of
 /// the prune step $3 among them, up to $4 (the horizon) behind it.
 const PRUNE_RUN: &str = r#"
@@ -64,17 +88,26 @@ pub enum Start {
     Above,
 }
 
+/// Applies block row `block` if it is the common case of `EMPTY_SUCCESSOR`; whether it did.
+pub fn apply_successor(client: &mut SpiClient<'_>, block: &str) -> bool {
+    let applied = spi(run(client, EMPTY_SUCCESSOR, &[block.into()])).len() == 1;
+    if applied {
+        prune(client, block, block);
+    }
+    applied
+}
+
 /// Records the run of empty blocks at or above block `block` (`start`), at most `max_blocks`;
-/// returns how many.
+/// returns how many, and the last.
 pub fn apply_run(
     client: &mut SpiClient<'_>,
     block: &str,
     start: Start,
     max_blocks: Option<i64>,
-) -> i64 {
+) -> (i64, Option<String>) {
     let limit = max_blocks.map_or(MAX_RUN, |m| m.min(MAX_RUN));
     if limit <= 0 {
-        return 0;
+        return (0, None);
     }
     let offset = match start {
         Start::At => "0",
@@ -86,21 +119,57 @@ pub fn apply_run(
         &[block.into(), limit.to_string().into(), offset.into()],
     ));
     let Some(row) = table.into_iter().next() else {
-        return 0;
+        return (0, None);
     };
     let count = spi(row.get::<i64>(1)).unwrap_or(0);
-    if let (Some(first), Some(last)) = (spi(row.get::<String>(2)), spi(row.get::<String>(3))) {
-        let horizon = JOURNAL_HORIZON.get();
+    let last = spi(row.get::<String>(3));
+    if let (Some(first), Some(last)) = (spi(row.get::<String>(2)), &last) {
+        prune(client, &first, last);
+    }
+    (count, last)
+}
+
+/// Prunes the journal as applying blocks `first` to `last` one by one would have.
+fn prune(client: &mut SpiClient<'_>, first: &str, last: &str) {
+    let horizon = JOURNAL_HORIZON.get();
+    let step = prune_step(horizon);
+    if prunes(first, last, step) {
         spi(run(
             client,
             PRUNE_RUN,
             &[
                 first.into(),
                 last.into(),
-                prune_step(horizon).to_string().into(),
+                step.to_string().into(),
                 horizon.to_string().into(),
             ],
         ));
     }
-    count
+}
+
+/// Whether a multiple of `step` lies in `first..=last` (block numbers in decimal); when they
+/// do not fit in 128 bits, PRUNE_RUN decides.
+fn prunes(first: &str, last: &str, step: i32) -> bool {
+    match (
+        first.parse::<u128>(),
+        last.parse::<u128>(),
+        u128::try_from(step),
+    ) {
+        (Ok(first), Ok(last), Ok(step)) if step > 0 => last - last % step >= first,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prunes;
+
+    #[test]
+    fn a_run_prunes_when_it_holds_a_multiple_of_the_step() {
+        assert!(prunes("100", "100", 100));
+        assert!(!prunes("101", "199", 100));
+        assert!(prunes("101", "200", 100));
+        assert!(prunes("7", "7", 1));
+        assert!(prunes("1", "340282366920938463463374607431768211456", 100));
+    }
 }

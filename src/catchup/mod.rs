@@ -19,7 +19,7 @@ use empty::Start;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-pub use driver::process_driver_events;
+pub use driver::{process_driver_events, process_queue};
 use late::apply_late_events;
 pub use late::record_late_blocks;
 pub use replay::{rebuild, reprocess};
@@ -69,19 +69,24 @@ SELECT b.block_hash, b.timestamp::text, b.status = 'REVERTED' AS reverted,
  WHERE b.block_number = $1::numeric"#
 );
 
-/// Pending blocks in number order: unapplied rows above the applied tip that are not REVERTED
-/// (no hash), and blocks without a row that are ready (with their hash; $2: strictly, see
-/// `evp.ready_rowless_blocks`); below $1 if set; the first $3 (all if NULL).
-const PENDING: &str = r#"
+/// The next pending block above $1 (from the start if NULL), below $3 if set: the lowest
+/// unapplied row above the applied tip that is not REVERTED (no hash), or block without a row
+/// that is ready (with its hash; $2: strictly, see `evp.ready_rowless_blocks`). One at a time,
+/// each by one step of an index: a list of every pending block costs as much as the history
+/// (a generic plan sorts all rows above the tip), and a walk applies many at once (runs of
+/// empty blocks) or stops early (a batch).
+const NEXT_PENDING: &str = r#"
 SELECT p.block_number::text AS n, p.rowless_hash FROM (
-    SELECT b.block_number, NULL::text AS rowless_hash FROM public.starknet_blocks b
-     WHERE b.status <> 'REVERTED'
-       AND b.block_number > coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)
+    SELECT (SELECT min(b.block_number) FROM public.starknet_blocks b
+             WHERE b.status <> 'REVERTED'
+               AND b.block_number > coalesce(greatest((SELECT max(a.block_number) FROM evp.applied_blocks a), $1::numeric), -1))
+           AS block_number, NULL::text AS rowless_hash
     UNION ALL
-    SELECT r.block_number, r.block_hash::text FROM evp.ready_rowless_blocks($2::boolean) r) p
- WHERE $1::numeric IS NULL OR p.block_number < $1::numeric
+    SELECT r.block_number, r.block_hash::text FROM evp.ready_rowless_blocks($2::boolean) r
+     WHERE $1::numeric IS NULL OR r.block_number > $1::numeric) p
+ WHERE p.block_number IS NOT NULL AND ($3::numeric IS NULL OR p.block_number < $3::numeric)
  ORDER BY p.block_number
- LIMIT $3::bigint"#;
+ LIMIT 1"#;
 
 /// Whether block rows above the applied tip wait (for a predecessor, a REVERTED row's
 /// replacement, or a batch to come).
@@ -119,6 +124,12 @@ pub enum Walk {
 /// announced (the indexer's StartBlock): applies it if it is next in line, then the blocks that
 /// waited for it, in order (a batch inserted newest first works).
 pub fn on_block_row(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockOutcome {
+    if empty::apply_successor(client, number) {
+        return BlockOutcome::Applied {
+            events: 0,
+            may_have_followers: false,
+        };
+    }
     let outcome = apply_block(client, number, strict);
     if let BlockOutcome::Applied {
         may_have_followers: true,
@@ -177,20 +188,24 @@ pub fn apply_pending(
         Walk::All { strict } => (Some(strict), false),
         Walk::Rowless { strict } => (None, strict),
     };
-    let params = [
-        below.map(str::to_owned).into(),
-        rowless_strict.to_string().into(),
-        max_blocks.map(|m| m.to_string()).into(),
-    ];
-    let pending: Vec<(String, Option<String>)> = spi(run(client, PENDING, &params))
-        .map(|r| (spi(r.get(1)).unwrap_or_default(), spi(r.get(2))))
-        .collect();
     let (mut blocks, mut events) = (0, 0);
-    let mut pending = pending.into_iter();
-    while let Some((number, rowless_hash)) = pending.next() {
-        if max_blocks.is_some_and(|m| blocks >= m) {
+    let mut after: Option<String> = None;
+    while max_blocks.is_none_or(|m| blocks < m) {
+        let params = [
+            after.clone().into(),
+            rowless_strict.to_string().into(),
+            below.map(str::to_owned).into(),
+        ];
+        let Some((number, rowless_hash)) =
+            spi(run(client, NEXT_PENDING, &params)).next().map(|r| {
+                (
+                    spi(r.get::<String>(1)).unwrap_or_default(),
+                    spi(r.get::<String>(2)),
+                )
+            })
+        else {
             break;
-        }
+        };
         let applied = match (rowless_hash, rows) {
             (Some(hash), _) => rowless::apply(client, &number, &hash),
             (None, None) => break,
@@ -201,20 +216,19 @@ pub fn apply_pending(
                 BlockOutcome::Skipped => None,
             },
         };
-        let Some(n) = applied else { continue };
-        blocks += 1;
-        events += n;
-        // The empty rows that follow it, at once; they are the next entries of `pending`.
-        if rows.is_some() {
-            let run = empty::apply_run(
-                client,
-                &number,
-                Start::Above,
-                max_blocks.map(|m| m - blocks),
-            );
-            blocks += run;
-            pending.by_ref().take(run as usize).for_each(drop);
+        let mut last = number;
+        if let Some(n) = applied {
+            blocks += 1;
+            events += n;
+            // The empty rows that follow it, at once.
+            if rows.is_some() {
+                let left = max_blocks.map(|m| m - blocks);
+                let (run, run_last) = empty::apply_run(client, &last, Start::Above, left);
+                blocks += run;
+                last = run_last.unwrap_or(last);
+            }
         }
+        after = Some(last);
     }
     (blocks, events)
 }
@@ -248,7 +262,7 @@ fn apply_block(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockO
     if state.predecessor_pending {
         return BlockOutcome::Pending;
     }
-    let empty = !state.has_events && empty::apply_run(client, number, Start::At, Some(1)) == 1;
+    let empty = !state.has_events && empty::apply_run(client, number, Start::At, Some(1)).0 == 1;
     BlockOutcome::Applied {
         events: if empty {
             0

@@ -198,7 +198,7 @@ fn run_batch(max_blocks: i64, over_gaps: bool) -> Batch {
         if guc::MODE.get() == Mode::Off {
             return Batch::Off;
         }
-        lock(client);
+        lock();
         let (blocks, events) = catch_up(client, Some(max_blocks), over_gaps);
         status::applied(blocks, events);
         Batch::Applied(blocks, blocks < max_blocks && rows_waiting(client))
