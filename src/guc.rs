@@ -82,7 +82,7 @@ pub fn init() {
     GucRegistry::define_int_guc(
         c"evp.batch_size",
         c"Blocks the background worker applies in one transaction.",
-        c"Reloadable (SIGHUP).",
+        c"A run of empty blocks counts as one (it is recorded by one statement). Reloadable (SIGHUP).",
         &BATCH_SIZE,
         1,
         1_000_000,

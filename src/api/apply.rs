@@ -10,7 +10,7 @@
 //! with the extension owner's rights, `search_path` pinned, and are not executable by PUBLIC
 //! (sql/privileges.sql).
 
-use crate::catchup::{catch_up, rebuild, reprocess};
+use crate::catchup::{catch_up, rebuild, reprocess, Budget};
 use crate::journal::revert_from;
 use crate::spi::lock;
 use pgrx::prelude::*;
@@ -96,7 +96,13 @@ mod evp {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn evp_catchup(max_blocks: default!(Option<i32>, "NULL")) -> i64 {
-    serialized(|client| catch_up(client, max_blocks.map(i64::from), true).0)
+    serialized(|client| {
+        let budget = Budget {
+            max: max_blocks.map(i64::from),
+            run_as_one: false,
+        };
+        catch_up(client, budget, true).blocks
+    })
 }
 
 /// Reverts every applied block above `block`, newest first. Returns the number reverted.

@@ -17,8 +17,10 @@ const MAX_RUN: i64 = 10_000;
 /// Records as applied the run of empty block rows from block $1 + $3 ($3: 0 or 1), at most $2
 /// of them, if it lies above the applied tip (a block without a row applied below the tip is
 /// followed by applied rows): consecutive numbers up to the first gap, REVERTED row, event or
-/// block without a row. As for any applied row, the entries of their numbers among the blocks without a row go,
-/// and their hashes, if reverted before, are back. Returns how many, the first and the last.
+/// block without a row. As for any applied row, their hashes, if reverted before, are back
+/// (asked only when some hash at or above the run was reverted); no block without a row is
+/// noted at their numbers (the run stops below the first). Returns how many, the first and
+/// the last.
 const EMPTY_RUN: &str = r#"
 WITH first AS (
     SELECT $1::numeric + $3::numeric AS n
@@ -38,11 +40,12 @@ run AS (
      WHERE c.gap = 0
        AND c.block_number < coalesce((SELECT min(x.block_number) FROM candidates x WHERE x.status = 'REVERTED'),
                                      'Infinity')),
-has_row AS (
-    DELETE FROM evp.rowless_blocks r USING run WHERE r.block_number = run.block_number),
 back AS (
     DELETE FROM evp.reverted_blocks x USING run
-     WHERE x.block_number = run.block_number AND x.block_hash = evp.normalize_felt(run.block_hash)),
+     WHERE x.block_number = run.block_number AND x.block_hash = evp.normalize_felt(run.block_hash)
+       AND (SELECT min(y.block_number) FROM evp.reverted_blocks y
+             WHERE y.block_number >= (SELECT min(r.block_number) FROM run r))
+           <= (SELECT max(r.block_number) FROM run r)),
 applied AS (
     INSERT INTO evp.applied_blocks (block_number, block_hash, events_applied, events_ignored, events_failed)
     SELECT run.block_number, run.block_hash, 0, 0, 0 FROM run

@@ -136,7 +136,7 @@ pub fn on_block_row(client: &mut SpiClient<'_>, number: &str, strict: bool) -> B
         ..
     } = outcome
     {
-        apply_pending(client, None, None, Walk::All { strict });
+        apply_pending(client, Budget::ALL, None, Walk::All { strict });
     }
     outcome
 }
@@ -145,28 +145,54 @@ pub fn on_block_row(client: &mut SpiClient<'_>, number: &str, strict: bool) -> B
 /// vault registered after later blocks were applied: its deployment block lies below the
 /// tip), then the events of applied blocks that arrived after them.
 pub fn events_arrived(client: &mut SpiClient<'_>, late_blocks: &[String]) {
-    apply_pending(client, None, None, Walk::Rowless { strict: true });
+    apply_pending(client, Budget::ALL, None, Walk::Rowless { strict: true });
     for number in late_blocks {
         apply_late_events(client, number);
     }
 }
 
+/// How much a walk may apply: at most `max` blocks (all if `None`), a run of empty blocks
+/// counting as its length or, `run_as_one` (the worker's batch, which bounds a transaction's
+/// work), as one block: recording a run costs about what applying one block with events does.
+#[derive(Clone, Copy)]
+pub struct Budget {
+    pub max: Option<i64>,
+    pub run_as_one: bool,
+}
+
+impl Budget {
+    pub const ALL: Budget = Budget {
+        max: None,
+        run_as_one: false,
+    };
+}
+
+/// What a walk applied: blocks, events, and how much of its budget that spent.
+#[derive(Clone, Copy, Default)]
+pub struct Walked {
+    pub blocks: i64,
+    pub events: i64,
+    pub spent: i64,
+}
+
 /// Handles the indexer's `driver_events` queue, applies late events recorded in async mode,
-/// then pending blocks in order, at most `max_blocks`; returns how many blocks and events were
-/// applied. Unless `over_gaps`, a row whose predecessor is missing waits: that one may be in
-/// flight in another session (the worker, until `evp.gap_wait` passes without progress);
-/// `evp_catchup()` moves on.
-pub fn catch_up(
-    client: &mut SpiClient<'_>,
-    max_blocks: Option<i64>,
-    over_gaps: bool,
-) -> (i64, i64) {
-    let (queued_blocks, queued_events) = process_driver_events(client, max_blocks);
+/// then pending blocks in order, within `budget`. Unless `over_gaps`, a row whose predecessor
+/// is missing waits: that one may be in flight in another session (the worker, until
+/// `evp.gap_wait` passes without progress); `evp_catchup()` moves on.
+pub fn catch_up(client: &mut SpiClient<'_>, budget: Budget, over_gaps: bool) -> Walked {
+    let (queued_blocks, queued_events) = process_driver_events(client, budget.max);
     late::apply_noted(client);
-    let left = max_blocks.map(|m| (m - queued_blocks).max(0));
+    let left = Budget {
+        max: budget.max.map(|m| (m - queued_blocks).max(0)),
+        ..budget
+    };
     let walk = Walk::All { strict: !over_gaps };
-    let (blocks, events) = apply_pending(client, left, None, walk);
-    (queued_blocks + blocks, queued_events + events)
+    let walked = apply_pending(client, left, None, walk);
+    Walked {
+        blocks: queued_blocks + walked.blocks,
+        events: queued_events + walked.events,
+        spent: queued_blocks + walked.spent,
+    }
 }
 
 /// Whether block rows wait above the applied tip (see `ROWS_WAITING`).
@@ -174,23 +200,23 @@ pub fn rows_waiting(client: &mut SpiClient<'_>) -> bool {
     value::<bool>(client, ROWS_WAITING, &[]) == Some(true)
 }
 
-/// Applies pending blocks in number order, those `walk` says, at most `max_blocks`, below
-/// `below` if given.
+/// Applies pending blocks in number order, those `walk` says, within `budget`, below `below`
+/// if given.
 pub fn apply_pending(
     client: &mut SpiClient<'_>,
-    max_blocks: Option<i64>,
+    budget: Budget,
     below: Option<&str>,
     walk: Walk,
-) -> (i64, i64) {
+) -> Walked {
     // Rows: whether (and how strictly) they are applied; blocks without a row: how strictly
     // they are ready (`evp.ready_rowless_blocks`).
     let (rows, rowless_strict) = match walk {
         Walk::All { strict } => (Some(strict), false),
         Walk::Rowless { strict } => (None, strict),
     };
-    let (mut blocks, mut events) = (0, 0);
+    let mut walked = Walked::default();
     let mut after: Option<String> = None;
-    while max_blocks.is_none_or(|m| blocks < m) {
+    while budget.max.is_none_or(|m| walked.spent < m) {
         let params = [
             after.clone().into(),
             rowless_strict.to_string().into(),
@@ -218,19 +244,31 @@ pub fn apply_pending(
         };
         let mut last = number;
         if let Some(n) = applied {
-            blocks += 1;
-            events += n;
+            walked.blocks += 1;
+            walked.events += n;
+            walked.spent += 1;
             // The empty rows that follow it, at once.
+            let left = match budget {
+                Budget {
+                    max: Some(m),
+                    run_as_one: false,
+                } => Some(m - walked.spent),
+                Budget {
+                    max: Some(m),
+                    run_as_one: true,
+                } if walked.spent >= m => Some(0),
+                _ => None,
+            };
             if rows.is_some() {
-                let left = max_blocks.map(|m| m - blocks);
                 let (run, run_last) = empty::apply_run(client, &last, Start::Above, left);
-                blocks += run;
+                walked.blocks += run;
+                walked.spent += if budget.run_as_one { run.min(1) } else { run };
                 last = run_last.unwrap_or(last);
             }
         }
         after = Some(last);
     }
-    (blocks, events)
+    walked
 }
 
 /// Applies block row `number` if it is next in line (see `BLOCK_STATE`), after the blocks
@@ -240,7 +278,7 @@ fn apply_block(client: &mut SpiClient<'_>, number: &str, strict: bool) -> BlockO
         return BlockOutcome::Skipped;
     };
     if state.rowless_before {
-        apply_pending(client, None, Some(number), Walk::Rowless { strict });
+        apply_pending(client, Budget::ALL, Some(number), Walk::Rowless { strict });
         let Some(after) = block_state(client, number, strict) else {
             return BlockOutcome::Skipped;
         };

@@ -1,6 +1,6 @@
 //! Replays: reprocessing from a block (revert, then apply again), rebuilding from scratch.
 
-use super::catch_up;
+use super::{catch_up, Budget};
 use crate::journal::{applied_from, revert_from};
 use crate::spi::{run, spi};
 use pgrx::spi::SpiClient;
@@ -19,12 +19,12 @@ pub fn reprocess(client: &mut SpiClient<'_>, from: &str) -> i64 {
         return rebuild(client);
     }
     revert_from(client, from);
-    catch_up(client, None, true).1
+    catch_up(client, Budget::ALL, true).events
 }
 
 /// Clears all state and applies every block again, in order. Returns the events applied.
 pub fn rebuild(client: &mut SpiClient<'_>) -> i64 {
     spi(run(client, CLEAR_STATE, &[]));
     spi(run(client, NOTE_ROWLESS, &[]));
-    catch_up(client, None, true).1
+    catch_up(client, Budget::ALL, true).events
 }

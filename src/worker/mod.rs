@@ -8,7 +8,7 @@
 mod status;
 
 use crate::apply::error_report;
-use crate::catchup::{catch_up, rows_waiting};
+use crate::catchup::{catch_up, rows_waiting, Budget};
 use crate::guc::{self, Mode};
 use crate::spi::{lock, run, spi, value};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
@@ -199,9 +199,16 @@ fn run_batch(max_blocks: i64, over_gaps: bool) -> Batch {
             return Batch::Off;
         }
         lock();
-        let (blocks, events) = catch_up(client, Some(max_blocks), over_gaps);
-        status::applied(blocks, events);
-        Batch::Applied(blocks, blocks < max_blocks && rows_waiting(client))
+        let budget = Budget {
+            max: Some(max_blocks),
+            run_as_one: true,
+        };
+        let walked = catch_up(client, budget, over_gaps);
+        status::applied(walked.blocks, walked.events);
+        Batch::Applied(
+            walked.spent,
+            walked.spent < max_blocks && rows_waiting(client),
+        )
     })
 }
 
