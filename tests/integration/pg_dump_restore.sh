@@ -10,7 +10,10 @@ source "$here/../../scripts/common.sh"
 dropdb --if-exists evp_dump_src && dropdb --if-exists evp_dump_dst
 createdb evp_dump_src && createdb evp_dump_dst
 q -d evp_dump_src -c "CREATE EXTENSION event_processor"
-q -d evp_dump_src -f "$here/../fixtures/bad-input/chain.sql" >/dev/null
+# A short horizon, so that part of the journal is pruned and the watermark travels too.
+PGOPTIONS="-c evp.journal_horizon=20" q -d evp_dump_src -f "$here/../fixtures/bad-input/chain.sql" >/dev/null
+[ "$(q -d evp_dump_src -At -c "SELECT count(*) FROM evp.journal_pruned")" = 1 ] \
+    || { echo "FAIL pg_dump_restore: the journal was not pruned"; exit 1; }
 pg_dump -Fc evp_dump_src >"$PGHOST/evp.dump"
 # A clean restore: no "already exists", no duplicate history, exit status 0.
 if ! pg_restore --exit-on-error -d evp_dump_dst "$PGHOST/evp.dump" 2>"$PGHOST/restore.err"; then
@@ -30,6 +33,8 @@ SELECT string_agg(t, E'\n' ORDER BY t) FROM (
   SELECT 'applied_blocks ' || v::text FROM evp.applied_blocks v UNION ALL
   SELECT 'vault_progress ' || v::text FROM evp.vault_progress v UNION ALL
   SELECT 'lp_round_liquidity ' || v::text FROM evp.lp_round_liquidity v UNION ALL
+  SELECT 'journal_pruned ' || v::text FROM evp.journal_pruned v UNION ALL
+  SELECT 'journal ' || v::text FROM evp.journal v UNION ALL
   SELECT 'starknet_blocks ' || v::text FROM starknet_blocks v UNION ALL
   SELECT 'events ' || v::text FROM events v) u
 SQL
