@@ -184,7 +184,7 @@ def per_block(admin, a):
                      f"bulk insert {bulk:.2f} s; {a.history / catchup:,.0f} blocks/s; per block {growth:.2f}× that of "
                      f"{a.history // 10:,} blocks ({small_catchup:.2f} s)"))
         targets.append(("evp_catchup() of a long history ≤ 5× the bulk insert", f"{catchup / bulk:.2f}×", catchup / bulk <= 5))
-        targets.append(("evp_catchup() linear: per block at 10× the blocks ≤ 1.25× ", f"{growth:.2f}×", growth <= 1.25))
+        targets.append(("evp_catchup() linear: per block at 10× the blocks ≤ 1.25×", f"{growth:.2f}×", growth <= 1.25))
     if a.worker_history:
         fresh_db(admin, "bench_worker", extension=False)
         with connect("bench_worker") as c:
