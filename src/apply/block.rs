@@ -1,9 +1,7 @@
 //! One block: its events in (vault, nonce) order, error handling per `evp.on_error`, and the
 //! bookkeeping that makes applying idempotent. Which block goes next is `catchup`'s business.
 
-use super::event::{
-    apply_event, liquidity_change, Applied, ApplyError, BlockCtx, EventRow, LiquidityRun,
-};
+use super::event::{apply_event, run_member, Applied, ApplyError, BlockCtx, EventRow, Run};
 use crate::error::raise_with_hint;
 use crate::guc::{OnError, JOURNAL_HORIZON, ON_ERROR};
 use crate::journal::prune_step;
@@ -63,28 +61,26 @@ INSERT INTO evp.failed_events (block_number, block_hash, vault_address, event_no
 VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)"#;
 
 /// Applies the block's events not applied yet; returns how many were applied. Consecutive
-/// Deposits and Withdrawals of a vault go as one run (see `LiquidityRun`).
+/// Deposits and Withdrawals of a vault, WithdrawalQueued and BidPlaced of a round go as one
+/// run (see `Run`).
 pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     let rows = read_events(client, block);
     spi(run(client, JOURNAL_BLOCK, &[block.number.clone().into()]));
     let mut tally = Tally::default();
-    let mut liquidity = LiquidityRun::default();
+    let mut current = Run::default();
     for (i, row) in rows.iter().enumerate() {
-        let change = liquidity_change(row);
-        // Any other event, or one of another vault, ends the run so far.
-        if change
-            .as_ref()
-            .is_none_or(|(vault, _)| !liquidity.continues(vault))
-        {
-            let ended = std::mem::take(&mut liquidity);
+        let member = run_member(row);
+        // Any other event, or one of another run, ends the run so far.
+        if member.as_ref().is_none_or(|m| !current.continues(m)) {
+            let ended = std::mem::take(&mut current);
             apply_run(client, block, &rows, ended, &mut tally);
         }
-        match change {
-            Some((vault, change)) => liquidity.push(i, &vault, change),
+        match member {
+            Some(member) => current.push(i, member),
             None => tally.apply(client, block, row),
         }
     }
-    apply_run(client, block, &rows, liquidity, &mut tally);
+    apply_run(client, block, &rows, current, &mut tally);
     let (vaults, nonces): (Vec<String>, Vec<String>) = tally
         .last_nonce
         .into_iter()
@@ -106,34 +102,34 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     tally.applied
 }
 
-/// A run of liquidity events: one statement, in a subtransaction; if it fails, the events are
-/// applied one by one, so that the failure names its event (and only it is skipped).
+/// A run: one statement, in a subtransaction; if it fails, the events are applied one by one,
+/// so that the failure names its event (and only it is skipped).
 fn apply_run(
     client: &mut SpiClient<'_>,
     block: &BlockCtx,
     rows: &[EventRow],
-    liquidity: LiquidityRun,
+    run: Run,
     tally: &mut Tally,
 ) {
-    if let [i] = liquidity.rows[..] {
+    if let [i] = run.rows[..] {
         tally.apply(client, block, &rows[i]);
         return;
     }
-    if liquidity.rows.is_empty() {
+    if run.rows.is_empty() {
         return;
     }
     let subxact = SubTransaction::begin();
-    let applied = PgTryBuilder::new(AssertUnwindSafe(|| liquidity.apply(client, block).is_ok()))
+    let applied = PgTryBuilder::new(AssertUnwindSafe(|| run.apply(client, block).is_ok()))
         .catch_others(|_| false)
         .execute();
     if applied {
         subxact.release();
-        for &i in &liquidity.rows {
+        for &i in &run.rows {
             tally.add(client, block, &rows[i], Ok(Applied::Applied));
         }
     } else {
         subxact.rollback();
-        for &i in &liquidity.rows {
+        for &i in &run.rows {
             tally.apply(client, block, &rows[i]);
         }
     }

@@ -1,9 +1,7 @@
 //! One event: decode it in the layout its emitter implies, then run its transition.
 
 use super::statements as sql;
-use crate::decode::{
-    decode, is_round_event, Address, DecodeError, Event, ForwardedFrom, Layout, LiquidityChange,
-};
+use crate::decode::{decode, is_round_event, Address, DecodeError, Event, ForwardedFrom, Layout};
 use crate::math::{clear_auction, AuctionError, Bid, U256};
 use crate::spi::{run, without_nested_loops, Param};
 use pgrx::spi::{SpiClient, SpiError};
@@ -96,23 +94,16 @@ pub fn apply_event(
         }
     };
     match event {
-        Event::Deposit(c) | Event::Withdrawal(c) => {
-            let mut run = LiquidityRun::default();
-            run.push(0, v, c);
+        e @ (Event::Deposit(_)
+        | Event::Withdrawal(_)
+        | Event::WithdrawalQueued { .. }
+        | Event::BidPlaced { .. }) => {
+            // A run of one.
+            let mut run = Run::default();
+            if let Some(member) = Member::of(vault, e, direct_round) {
+                run.push(0, member);
+            }
             run.apply(client, block)?;
-        }
-        Event::WithdrawalQueued {
-            account,
-            bps,
-            round_id,
-            account_queued_liquidity_now: q,
-            vault_queued_liquidity_now: vq,
-            ..
-        } => {
-            let p = params(&[v, &account, &round_id, &bps, &vq, &q]);
-            expect_row(client, sql::WITHDRAWAL_QUEUED, p, || {
-                format!("the vault has no round {round_id}")
-            })?;
         }
         Event::StashWithdrawn {
             account,
@@ -227,19 +218,6 @@ pub fn apply_event(
                 expect_row(c, sql::ROUND_SETTLED, p, || unknown_round(&r))
             })??;
         }
-        Event::BidPlaced {
-            round: f,
-            account,
-            bid_id,
-            amount,
-            price,
-            tree_nonce,
-            ..
-        } => {
-            let r = round(&f);
-            let p = params(&[v, &r, &bid_id, &account, &tree_nonce, &amount, &price]);
-            expect_row(client, sql::BID_PLACED, p, || unknown_round(&r))?;
-        }
         Event::BidUpdated {
             round: f,
             account,
@@ -275,67 +253,179 @@ pub fn apply_event(
     Ok(Applied::Applied)
 }
 
-/// A Deposit or Withdrawal that decodes, with its vault; `None` for any other event, and for
-/// one that does not decode (it is applied alone, and reports its error).
-pub fn liquidity_change(row: &EventRow) -> Option<(Address, LiquidityChange)> {
-    if row.name != "Deposit" && row.name != "Withdrawal" {
+/// An event that can join a run (see `Run`), decoded; `None` for any other event, and for one
+/// that does not decode (it is applied alone, and reports its error).
+pub fn run_member(row: &EventRow) -> Option<Member> {
+    if !matches!(
+        row.name.as_str(),
+        "Deposit" | "Withdrawal" | "WithdrawalQueued" | "BidPlaced"
+    ) {
         return None;
     }
     let vault = Address::parse(&row.vault_raw).ok()?;
-    match decode(&row.name, &row.keys, &row.data, Layout::Direct) {
-        Ok(Event::Deposit(c) | Event::Withdrawal(c)) => Some((vault, c)),
-        _ => None,
+    let emitter = match &row.emitter {
+        Some(raw) => Some(Address::parse(raw).ok()?),
+        None => None,
+    };
+    let (layout, direct_round) = if is_round_event(&row.name) {
+        layout_and_round(&vault, emitter.as_ref())
+    } else {
+        (Layout::Direct, None)
+    };
+    let event = decode(&row.name, &row.keys, &row.data, layout).ok()?;
+    Member::of(vault, event, direct_round)
+}
+
+/// What an event of a run does: the key of the run it joins, and its values.
+pub struct Member {
+    key: RunKey,
+    /// The account (the bid, for a BidPlaced) and its values after the event.
+    entry: (String, Vec<String>),
+    /// The vault's unlocked balance (liquidity) or queued liquidity (queue) after the event.
+    vault_now: String,
+}
+
+impl Member {
+    /// The member an event makes, if it is of a kind that runs; `direct_round` is the round of
+    /// a round event in the direct layout (its emitter).
+    fn of(vault: Address, event: Event, direct_round: Option<String>) -> Option<Member> {
+        let round =
+            |f: Option<ForwardedFrom>| f.map(|f| f.round_address.to_string()).or(direct_round);
+        Some(match event {
+            Event::Deposit(c) | Event::Withdrawal(c) => Member {
+                key: RunKey::Liquidity(vault),
+                entry: (
+                    c.account.to_string(),
+                    vec![c.account_unlocked_balance_now.to_string()],
+                ),
+                vault_now: c.vault_unlocked_balance_now.to_string(),
+            },
+            Event::WithdrawalQueued {
+                account,
+                bps,
+                round_id,
+                account_queued_liquidity_now,
+                vault_queued_liquidity_now,
+                ..
+            } => Member {
+                key: RunKey::Queue(vault, round_id),
+                entry: (
+                    account.to_string(),
+                    vec![bps.to_string(), account_queued_liquidity_now.to_string()],
+                ),
+                vault_now: vault_queued_liquidity_now.to_string(),
+            },
+            Event::BidPlaced {
+                round: f,
+                account,
+                bid_id,
+                amount,
+                price,
+                tree_nonce,
+                ..
+            } => Member {
+                key: RunKey::Bids(vault, round(f).unwrap_or_default()),
+                entry: (
+                    bid_id.to_string(),
+                    vec![
+                        account.to_string(),
+                        tree_nonce.to_string(),
+                        amount.to_string(),
+                        price.to_string(),
+                    ],
+                ),
+                vault_now: String::new(),
+            },
+            _ => return None,
+        })
     }
 }
 
-/// Consecutive Deposits and Withdrawals of one vault, applied by one statement. Each event
-/// carries the balances after it, so the run's outcome is each account's balance after its
-/// last event and the vault's after the run's last: one statement, whose triggers fire once,
-/// instead of one per event. (Readers get one notification per row the run changed, with
-/// the state after the run.)
+/// What a run is of: a vault's Deposits and Withdrawals, the WithdrawalQueued of a vault's
+/// round (by id), or the BidPlaced of a vault's round (by address).
+#[derive(PartialEq, Eq)]
+enum RunKey {
+    Liquidity(Address),
+    Queue(Address, u64),
+    Bids(Address, String),
+}
+
+/// Consecutive events of one key (`RunKey`), applied by one statement whose triggers fire once
+/// instead of once per event. Each Deposit, Withdrawal and WithdrawalQueued carries the state
+/// after it, so the run's outcome is each account's after its last event and the vault's after
+/// the run's last; each BidPlaced adds its bid (a bid placed twice makes the statement fail,
+/// as its second insert alone would). Readers get one notification per row the run changed,
+/// with the state after the run.
 #[derive(Default)]
-pub struct LiquidityRun {
-    vault: Option<Address>,
-    accounts: Vec<String>,
-    balances: Vec<String>,
+pub struct Run {
+    key: Option<RunKey>,
+    entries: Vec<(String, Vec<String>)>,
     position: HashMap<String, usize>,
-    vault_unlocked: String,
+    vault_now: String,
     /// The run's events, as indices into the block's event rows.
     pub rows: Vec<usize>,
 }
 
-impl LiquidityRun {
-    /// Whether an event of `vault` continues this run.
-    pub fn continues(&self, vault: &Address) -> bool {
-        self.vault.as_ref().is_none_or(|v| v == vault)
+impl Run {
+    /// Whether `member` continues this run.
+    pub fn continues(&self, member: &Member) -> bool {
+        self.key.as_ref().is_none_or(|k| *k == member.key)
     }
 
-    pub fn push(&mut self, row: usize, vault: &Address, change: LiquidityChange) {
-        let account = change.account.to_string();
-        let balance = change.account_unlocked_balance_now.to_string();
-        match self.position.get(&account) {
-            Some(&i) => self.balances[i] = balance,
-            None => {
-                self.position.insert(account.clone(), self.accounts.len());
-                self.accounts.push(account);
-                self.balances.push(balance);
+    pub fn push(&mut self, row: usize, member: Member) {
+        let (name, values) = member.entry;
+        match self.position.get(&name) {
+            Some(&i) if !matches!(member.key, RunKey::Bids(..)) => self.entries[i].1 = values,
+            _ => {
+                self.position.insert(name.clone(), self.entries.len());
+                self.entries.push((name, values));
             }
         }
-        self.vault_unlocked = change.vault_unlocked_balance_now.to_string();
-        self.vault = Some(*vault);
+        self.vault_now = member.vault_now;
+        self.key = Some(member.key);
         self.rows.push(row);
     }
 
+    /// The run's column `i`: the entries' names (0) or their values (1, 2, …).
+    fn column(&self, i: usize) -> Param {
+        let values: Vec<String> = self
+            .entries
+            .iter()
+            .map(|(name, values)| match i {
+                0 => name.clone(),
+                _ => values.get(i - 1).cloned().unwrap_or_default(),
+            })
+            .collect();
+        values.into()
+    }
+
     pub fn apply(&self, client: &mut SpiClient<'_>, block: &BlockCtx) -> Result<(), ApplyError> {
-        let vault = self.vault.map(|v| v.to_string()).unwrap_or_default();
-        let p = vec![
-            vault.into(),
-            self.accounts.clone().into(),
-            self.balances.clone().into(),
-            self.vault_unlocked.clone().into(),
-            block.number.clone().into(),
-        ];
-        exec(client, sql::LIQUIDITY_CHANGED, p)
+        let vault_now = || Param::from(self.vault_now.clone());
+        match &self.key {
+            None => Ok(()),
+            Some(RunKey::Liquidity(vault)) => {
+                let p = vec![
+                    vault.to_string().into(),
+                    self.column(0),
+                    self.column(1),
+                    vault_now(),
+                    block.number.clone().into(),
+                ];
+                exec(client, sql::LIQUIDITY_CHANGED, p)
+            }
+            Some(RunKey::Queue(vault, round_id)) => {
+                let mut p = params(&[vault, round_id]);
+                p.extend([self.column(0), self.column(1), self.column(2), vault_now()]);
+                expect_row(client, sql::WITHDRAWALS_QUEUED, p, || {
+                    format!("the vault has no round {round_id}")
+                })
+            }
+            Some(RunKey::Bids(vault, round)) => {
+                let mut p = params(&[vault, round]);
+                p.extend((0..5).map(|i| self.column(i)));
+                expect_row(client, sql::BIDS_PLACED, p, || unknown_round(round))
+            }
+        }
     }
 }
 

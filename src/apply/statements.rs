@@ -27,7 +27,7 @@ ON CONFLICT (address) DO UPDATE SET
        strike_level = EXCLUDED.strike_level, round_transition_period = EXCLUDED.round_transition_period,
        auction_duration = EXCLUDED.auction_duration, round_duration = EXCLUDED.round_duration"#;
 
-/// Deposits and Withdrawals, a run of them (one vault, nonce order; see `LiquidityRun`):
+/// Deposits and Withdrawals, a run of them (one vault, nonce order; see `runs.rs`):
 /// $1 vault, $2 accounts, $3 each account's unlocked balance after its last event of the run,
 /// $4 the vault's unlocked balance after the run, $5 block.
 pub const LIQUIDITY_CHANGED: &str = r#"
@@ -39,15 +39,18 @@ SELECT a, $1, u::numeric, $5::numeric FROM unnest($2::text[], $3::text[]) AS t(a
 ON CONFLICT (address, vault_address) DO UPDATE
    SET unlocked_balance = EXCLUDED.unlocked_balance, latest_block = EXCLUDED.latest_block"#;
 
-/// WithdrawalQueued: $1 vault, $2 account, $3 round id, $4 bps, $5 vault queued now,
-/// $6 account queued now. Re-queueing replaces; bps 0 cancels (queued 0).
-pub const WITHDRAWAL_QUEUED: &str = r#"
+/// WithdrawalQueued, a run of them (one vault and round, nonce order; see `runs.rs`): $1 vault,
+/// $2 round id, $3 accounts, $4 each one's bps and $5 its queued liquidity after its last event
+/// of the run, $6 the vault's queued liquidity after the run. Re-queueing replaces; bps 0
+/// cancels (queued 0). Returns the rounds matched (1, or 0: the vault has no such round).
+pub const WITHDRAWALS_QUEUED: &str = r#"
 WITH r AS (
-    UPDATE public."Option_Rounds" SET queued_liquidity = $5::numeric
-     WHERE vault_address = $1 AND round_id = $3::numeric RETURNING address),
+    UPDATE public."Option_Rounds" SET queued_liquidity = $6::numeric
+     WHERE vault_address = $1 AND round_id = $2::numeric RETURNING address),
 q AS (
     INSERT INTO public."Queued_Liquidity" (address, round_address, bps, queued_liquidity)
-    SELECT $2, r.address, $4::numeric, $6::numeric FROM r
+    SELECT u.account, r.address, u.bps::numeric, u.queued::numeric
+      FROM r, unnest($3::text[], $4::text[], $5::text[]) AS u(account, bps, queued)
     ON CONFLICT (address, round_address) DO UPDATE SET bps = EXCLUDED.bps, queued_liquidity = EXCLUDED.queued_liquidity)
 SELECT count(*) FROM r"#;
 
@@ -170,15 +173,19 @@ l AS (
      WHERE x.round_address = $2 AND l.vault_address = $1 AND l.address = x.lp_address AND r.s_total > 0)
 SELECT count(*) FROM r"#;
 
-/// BidPlaced: $1 vault, $2 round, $3 bid id, $4 buyer, $5 tree nonce, $6 amount, $7 price.
-pub const BID_PLACED: &str = r#"
+/// BidPlaced, a run of them (one vault and round, nonce order; see `runs.rs`): $1 vault,
+/// $2 round, then per bid $3 bid id, $4 buyer, $5 tree nonce, $6 amount, $7 price. Returns the
+/// bids inserted (all, or none: the round is not the vault's).
+pub const BIDS_PLACED: &str = r#"
 WITH b AS (
     INSERT INTO public."Bids" (round_address, bid_id, buyer_address, tree_nonce, amount, price)
-    SELECT address, $3, $4, $5::numeric, $6::numeric, $7::numeric FROM public."Option_Rounds"
-     WHERE address = $2 AND vault_address = $1
-    RETURNING round_address),
+    SELECT r.address, u.bid_id, u.buyer, u.tree_nonce::numeric, u.amount::numeric, u.price::numeric
+      FROM public."Option_Rounds" r,
+           unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(bid_id, buyer, tree_nonce, amount, price)
+     WHERE r.address = $2 AND r.vault_address = $1
+    RETURNING round_address, buyer_address),
 o AS (
-    INSERT INTO public."Option_Buyers" (address, round_address) SELECT $4, round_address FROM b
+    INSERT INTO public."Option_Buyers" (address, round_address) SELECT DISTINCT buyer_address, round_address FROM b
     ON CONFLICT (address, round_address) DO NOTHING)
 SELECT count(*) FROM b"#;
 

@@ -113,6 +113,22 @@ SELECT address, unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE 
 SELECT unlocked_balance FROM "VaultStates";
 ALTER TABLE "Liquidity_Providers" DROP CONSTRAINT t_no_bad;
 
+-- So are consecutive BidPlaced of a round and WithdrawalQueued of a round; here the second
+-- bid repeats the first's id, so the bids' statement fails and they are applied one by one:
+-- under skip only the repeated bid is recorded. The two queued withdrawals go as one
+-- statement: the round's queued liquidity is the last event's.
+SET evp.on_error = skip;
+SELECT t.bid_placed(8, '0xb', '0xb7', 1, 1, 2), t.bid_placed(8, '0xb', '0xb7', 2, 1, 3),
+       t.bid_placed(8, '0xc', '0xb8', 3, 1, 4);
+SELECT t.queue(8, '0xa', 100, 0, 5, 5), t.queue(8, '0xf', 200, 0, 3, 8);
+SELECT t.block(8);
+RESET evp.on_error;
+SELECT event_nonce, event_name, sqlstate, reason FROM evp.failed_events WHERE block_number = 8;
+SELECT bid_id, buyer_address, tree_nonce, amount FROM "Bids" WHERE bid_id IN ('0xb7', '0xb8') ORDER BY bid_id;
+SELECT address, bps, queued_liquidity FROM "Queued_Liquidity" ORDER BY address;
+SELECT queued_liquidity FROM "Option_Rounds";
+SELECT events_applied, events_failed FROM evp.applied_blocks WHERE block_number = 8;
+
 SET client_min_messages = warning;
 DROP SCHEMA t CASCADE;
 DROP EXTENSION event_processor;
