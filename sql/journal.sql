@@ -108,6 +108,7 @@ END $$;
 -- each revert after the first notification of a transaction starts a new round, and every
 -- payload of round r ends in r spaces (insignificant in JSON): nothing sent after a revert
 -- repeats anything sent before it. evp.notify_round is '' until the transaction notifies.
+--
 -- The padding of this round, starting round 0 at the transaction's first notification.
 -- (PL/pgSQL: a SQL function called from a trigger is planned again on every call.)
 CREATE FUNCTION evp.notify_padding() RETURNS text

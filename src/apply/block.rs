@@ -3,8 +3,8 @@
 
 use super::event::{apply_event, run_member, Applied, ApplyError, BlockCtx, EventRow, Run};
 use crate::error::raise_with_hint;
-use crate::guc::{OnError, JOURNAL_HORIZON, ON_ERROR};
-use crate::journal::prune_step;
+use crate::guc::{OnError, ON_ERROR};
+use crate::journal::prune_after;
 use crate::spi::{run, spi, Param};
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::pg_sys::{self, PgTryBuilder};
@@ -33,9 +33,8 @@ const BLOCK_EVENTS_WITH_EMITTER: &str = block_events!("e.from_address::text");
 const BLOCK_EVENTS: &str = block_events!("NULL::text");
 
 /// Bookkeeping after a block (or its late events): per-vault last nonce, the block's counters,
-/// its entry among the blocks without a row (if it is one: applied, it no longer waits), and
-/// pruning of the journal behind the horizon at every $9th block (`prune_step`). $1 block, $2
-/// hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed, $8 horizon.
+/// and its entry among the blocks without a row (if it is one: applied, it no longer waits).
+/// $1 block, $2 hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed.
 const BLOCK_DONE: &str = r#"
 WITH p AS (
     INSERT INTO evp.vault_progress (vault_address, last_nonce)
@@ -47,10 +46,8 @@ b AS (
     ON CONFLICT (block_number) DO UPDATE
        SET events_applied = evp.applied_blocks.events_applied + EXCLUDED.events_applied,
            events_ignored = evp.applied_blocks.events_ignored + EXCLUDED.events_ignored,
-           events_failed = evp.applied_blocks.events_failed + EXCLUDED.events_failed),
-r AS (
-    DELETE FROM evp.rowless_blocks WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2))
-SELECT evp.prune_journal($1::numeric - $8::numeric) WHERE $1::numeric % $9::numeric = 0"#;
+           events_failed = evp.applied_blocks.events_failed + EXCLUDED.events_failed)
+DELETE FROM evp.rowless_blocks WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2)"#;
 
 /// Marks the rows written from now on as changes of block $1 (see sql/journal.sql); '' ends it.
 const JOURNAL_BLOCK: &str = "SELECT set_config('evp.applying_block', $1, true)";
@@ -94,10 +91,9 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
         tally.applied.to_string().into(),
         tally.ignored.to_string().into(),
         tally.failed.to_string().into(),
-        JOURNAL_HORIZON.get().to_string().into(),
-        prune_step(JOURNAL_HORIZON.get()).to_string().into(),
     ];
     spi(run(client, BLOCK_DONE, &params));
+    prune_after(client, &block.number, &block.number);
     spi(run(client, JOURNAL_BLOCK, &["".into()]));
     tally.applied
 }

@@ -60,11 +60,17 @@ fn layout_and_round(vault: &Address, emitter: Option<&Address>) -> (Layout, Opti
     }
 }
 
-pub fn apply_event(
-    client: &mut SpiClient<'_>,
-    block: &BlockCtx,
-    row: &EventRow,
-) -> Result<Applied, ApplyError> {
+/// The round of a round event: the forwarded round address, or the emitter (`direct_round`).
+fn round_address(forwarded: &Option<ForwardedFrom>, direct_round: &Option<String>) -> String {
+    match forwarded {
+        Some(f) => f.round_address.to_string(),
+        None => direct_round.clone().unwrap_or_default(),
+    }
+}
+
+/// An event row, decoded in the layout its emitter implies: its vault, the event, and the
+/// round a direct-layout round event came from; `None` for an event that is not Pitch Lake's.
+fn read_event(row: &EventRow) -> Result<Option<(Address, Event, Option<String>)>, ApplyError> {
     let vault = Address::parse(&row.vault_raw)
         .map_err(|e| ApplyError::Inconsistent(format!("events.vault_address: {e}")))?;
     let emitter = match &row.emitter {
@@ -79,20 +85,24 @@ pub fn apply_event(
     } else {
         (Layout::Direct, None)
     };
-    let event = match decode(&row.name, &row.keys, &row.data, layout) {
-        Ok(event) => event,
-        Err(DecodeError::UnknownEvent(_)) => return Ok(Applied::Ignored),
-        Err(e) => return Err(e.into()),
+    match decode(&row.name, &row.keys, &row.data, layout) {
+        Ok(event) => Ok(Some((vault, event, direct_round))),
+        Err(DecodeError::UnknownEvent(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn apply_event(
+    client: &mut SpiClient<'_>,
+    block: &BlockCtx,
+    row: &EventRow,
+) -> Result<Applied, ApplyError> {
+    let Some((vault, event, direct_round)) = read_event(row)? else {
+        return Ok(Applied::Ignored);
     };
     let v = &vault;
     let b = &block.number;
-    // The round of a round event: the emitter (direct) or the forwarded round address.
-    let round = |forwarded: &Option<ForwardedFrom>| -> String {
-        match forwarded {
-            Some(f) => f.round_address.to_string(),
-            None => direct_round.clone().unwrap_or_default(),
-        }
-    };
+    let round = |forwarded: &Option<ForwardedFrom>| round_address(forwarded, &direct_round);
     match event {
         e @ (Event::Deposit(_)
         | Event::Withdrawal(_)
@@ -262,17 +272,7 @@ pub fn run_member(row: &EventRow) -> Option<Member> {
     ) {
         return None;
     }
-    let vault = Address::parse(&row.vault_raw).ok()?;
-    let emitter = match &row.emitter {
-        Some(raw) => Some(Address::parse(raw).ok()?),
-        None => None,
-    };
-    let (layout, direct_round) = if is_round_event(&row.name) {
-        layout_and_round(&vault, emitter.as_ref())
-    } else {
-        (Layout::Direct, None)
-    };
-    let event = decode(&row.name, &row.keys, &row.data, layout).ok()?;
+    let (vault, event, direct_round) = read_event(row).ok()??;
     Member::of(vault, event, direct_round)
 }
 
@@ -289,8 +289,6 @@ impl Member {
     /// The member an event makes, if it is of a kind that runs; `direct_round` is the round of
     /// a round event in the direct layout (its emitter).
     fn of(vault: Address, event: Event, direct_round: Option<String>) -> Option<Member> {
-        let round =
-            |f: Option<ForwardedFrom>| f.map(|f| f.round_address.to_string()).or(direct_round);
         Some(match event {
             Event::Deposit(c) | Event::Withdrawal(c) => Member {
                 key: RunKey::Liquidity(vault),
@@ -324,7 +322,7 @@ impl Member {
                 tree_nonce,
                 ..
             } => Member {
-                key: RunKey::Bids(vault, round(f).unwrap_or_default()),
+                key: RunKey::Bids(vault, round_address(&f, &direct_round)),
                 entry: (
                     bid_id.to_string(),
                     vec![

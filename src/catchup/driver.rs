@@ -36,10 +36,12 @@ head AS (
                        ORDER BY a.block_number DESC LIMIT 1) AS no_op
       FROM public.driver_events d, q
      WHERE d.sequence_index = q.first AND q.first = q.last AND NOT d.is_processed),
+verdict AS (
+    SELECT coalesce(bool_and(head.no_op), false) AS no_op FROM head),
 done AS (
-    UPDATE public.driver_events d SET is_processed = true
-     WHERE d.id IN (SELECT head.id FROM head) AND (SELECT bool_and(head.no_op) FROM head))
-SELECT q.first IS NOT NULL AND (SELECT bool_and(head.no_op) FROM head) IS NOT TRUE FROM q"#;
+    UPDATE public.driver_events d SET is_processed = true FROM verdict
+     WHERE d.id IN (SELECT head.id FROM head) AND verdict.no_op)
+SELECT q.first IS NOT NULL AND NOT verdict.no_op FROM q, verdict"#;
 
 const MARK_PROCESSED: &str =
     "UPDATE public.driver_events SET is_processed = true WHERE id = $1::bigint";

@@ -6,8 +6,7 @@
 //! events, and none at or above a block without a row or an event of any fork (those go one by
 //! one). What they leave is what applying them one by one leaves, journal pruning included.
 
-use crate::guc::JOURNAL_HORIZON;
-use crate::journal::prune_step;
+use crate::journal::prune_after;
 use crate::spi::{run, spi};
 use pgrx::spi::SpiClient;
 
@@ -76,12 +75,6 @@ INSERT INTO evp.applied_blocks (block_number, block_hash, events_applied, events
 SELECT b.block_number, b.block_hash, 0, 0, 0 FROM b
 RETURNING block_number"#;
 
-/// The journal pruning the blocks $1 to $2 would have done one by one: at the last multiple of
-/// the prune step $3 among them, up to $4 (the horizon) behind it.
-const PRUNE_RUN: &str = r#"
-SELECT evp.prune_journal($2::numeric - $2::numeric % $3::numeric - $4::numeric)
- WHERE $2::numeric - $2::numeric % $3::numeric >= $1::numeric"#;
-
 /// Where a run starts.
 #[derive(Clone, Copy)]
 pub enum Start {
@@ -95,7 +88,7 @@ pub enum Start {
 pub fn apply_successor(client: &mut SpiClient<'_>, block: &str) -> bool {
     let applied = spi(run(client, EMPTY_SUCCESSOR, &[block.into()])).len() == 1;
     if applied {
-        prune(client, block, block);
+        prune_after(client, block, block);
     }
     applied
 }
@@ -127,52 +120,7 @@ pub fn apply_run(
     let count = spi(row.get::<i64>(1)).unwrap_or(0);
     let last = spi(row.get::<String>(3));
     if let (Some(first), Some(last)) = (spi(row.get::<String>(2)), &last) {
-        prune(client, &first, last);
+        prune_after(client, &first, last);
     }
     (count, last)
-}
-
-/// Prunes the journal as applying blocks `first` to `last` one by one would have.
-fn prune(client: &mut SpiClient<'_>, first: &str, last: &str) {
-    let horizon = JOURNAL_HORIZON.get();
-    let step = prune_step(horizon);
-    if prunes(first, last, step) {
-        spi(run(
-            client,
-            PRUNE_RUN,
-            &[
-                first.into(),
-                last.into(),
-                step.to_string().into(),
-                horizon.to_string().into(),
-            ],
-        ));
-    }
-}
-
-/// Whether a multiple of `step` lies in `first..=last` (block numbers in decimal); when they
-/// do not fit in 128 bits, PRUNE_RUN decides.
-fn prunes(first: &str, last: &str, step: i32) -> bool {
-    match (
-        first.parse::<u128>(),
-        last.parse::<u128>(),
-        u128::try_from(step),
-    ) {
-        (Ok(first), Ok(last), Ok(step)) if step > 0 => last - last % step >= first,
-        _ => true,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::prunes;
-
-    #[test]
-    fn a_run_prunes_when_it_holds_a_multiple_of_the_step() {
-        assert!(prunes("100", "100", 100));
-        assert!(!prunes("101", "199", 100));
-        assert!(prunes("101", "200", 100));
-        assert!(prunes("7", "7", 1));
-        assert!(prunes("1", "340282366920938463463374607431768211456", 100));
-    }
 }

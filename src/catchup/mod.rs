@@ -165,6 +165,24 @@ impl Budget {
         max: None,
         run_as_one: false,
     };
+
+    /// At most how many blocks a run may record once `spent` is spent (`None`: no bound).
+    fn run_limit(&self, spent: i64) -> Option<i64> {
+        match self.max {
+            Some(m) if !self.run_as_one => Some(m - spent),
+            Some(m) if spent >= m => Some(0),
+            _ => None,
+        }
+    }
+
+    /// What a run of `blocks` blocks costs.
+    fn run_cost(&self, blocks: i64) -> i64 {
+        if self.run_as_one {
+            blocks.min(1)
+        } else {
+            blocks
+        }
+    }
 }
 
 /// What a walk applied: blocks, events, and how much of its budget that spent.
@@ -248,21 +266,11 @@ pub fn apply_pending(
             walked.events += n;
             walked.spent += 1;
             // The empty rows that follow it, at once.
-            let left = match budget {
-                Budget {
-                    max: Some(m),
-                    run_as_one: false,
-                } => Some(m - walked.spent),
-                Budget {
-                    max: Some(m),
-                    run_as_one: true,
-                } if walked.spent >= m => Some(0),
-                _ => None,
-            };
             if rows.is_some() {
-                let (run, run_last) = empty::apply_run(client, &last, Start::Above, left);
+                let limit = budget.run_limit(walked.spent);
+                let (run, run_last) = empty::apply_run(client, &last, Start::Above, limit);
                 walked.blocks += run;
-                walked.spent += if budget.run_as_one { run.min(1) } else { run };
+                walked.spent += budget.run_cost(run);
                 last = run_last.unwrap_or(last);
             }
         }

@@ -36,12 +36,6 @@ impl FeltText for String {
     }
 }
 
-impl FeltText for &str {
-    fn felt_text(&self) -> Option<&str> {
-        Some(self)
-    }
-}
-
 impl FeltText for Option<String> {
     fn felt_text(&self) -> Option<&str> {
         self.as_deref()

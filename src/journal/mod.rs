@@ -8,6 +8,7 @@
 mod reorg_tests;
 
 use crate::error::raise_with_hint;
+use crate::guc::JOURNAL_HORIZON;
 use crate::spi::{run, spi, value};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -47,12 +48,47 @@ SELECT a.block_number, evp.normalize_felt(a.block_hash) FROM evp.applied_blocks 
                     WHERE b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(a.block_hash))
 ON CONFLICT DO NOTHING"#;
 
+/// The journal pruning that applying blocks $1 to $2 one by one does: at the last multiple of
+/// the prune step $3 among them, up to $4 (the horizon) behind it.
+const PRUNE: &str = r#"
+SELECT evp.prune_journal($2::numeric - $2::numeric % $3::numeric - $4::numeric)
+ WHERE $2::numeric - $2::numeric % $3::numeric >= $1::numeric"#;
+
 /// How often the journal is pruned: at block numbers divisible by this (1 % of the horizon,
 /// 1 to 100), so the journal holds up to that many blocks beyond the horizon and a catch-up
 /// prunes once per hundred blocks, not once per block. The same at every block whatever the
 /// path, so the journal after a catch-up equals the one after applying block by block.
-pub fn prune_step(horizon: i32) -> i32 {
+fn prune_step(horizon: i32) -> i32 {
     (horizon / 100).clamp(1, 100)
+}
+
+/// Prunes the journal as applying blocks `first` to `last` (just applied) one by one does;
+/// a statement only when a multiple of the prune step lies among them.
+pub fn prune_after(client: &mut SpiClient<'_>, first: &str, last: &str) {
+    let horizon = JOURNAL_HORIZON.get();
+    let step = prune_step(horizon);
+    if prunes(first, last, step) {
+        let params = [
+            first.into(),
+            last.into(),
+            step.to_string().into(),
+            horizon.to_string().into(),
+        ];
+        spi(run(client, PRUNE, &params));
+    }
+}
+
+/// Whether a multiple of `step` lies in `first..=last` (block numbers in decimal); when they
+/// do not fit in 128 bits, PRUNE decides.
+fn prunes(first: &str, last: &str, step: i32) -> bool {
+    match (
+        first.parse::<u128>(),
+        last.parse::<u128>(),
+        u128::try_from(step),
+    ) {
+        (Ok(first), Ok(last), Ok(step)) if step > 0 => last - last % step >= first,
+        _ => true,
+    }
 }
 
 /// The applied blocks from `first` up, newest first; `Err(block)` names the newest block whose
@@ -99,7 +135,16 @@ pub fn block_reverted(client: &mut SpiClient<'_>, number: &str, hash: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::prune_step;
+    use super::{prune_step, prunes};
+
+    #[test]
+    fn a_run_prunes_when_it_holds_a_multiple_of_the_step() {
+        assert!(prunes("100", "100", 100));
+        assert!(!prunes("101", "199", 100));
+        assert!(prunes("101", "200", 100));
+        assert!(prunes("7", "7", 1));
+        assert!(prunes("1", "340282366920938463463374607431768211456", 100));
+    }
 
     #[test]
     fn prune_step_is_a_hundredth_of_the_horizon_within_1_to_100() {

@@ -92,7 +92,8 @@ const PIN_SEARCH_PATH: &str =
 enum Batch {
     NoExtension,
     Off,
-    /// Blocks applied, and whether block rows still wait above the tip.
+    /// The batch's budget spent (blocks, a run of empty blocks counting as one: see
+    /// `Budget`), and whether block rows still wait above the tip.
     Applied(i64, bool),
 }
 
