@@ -9,6 +9,7 @@ import os
 import platform
 import statistics
 import subprocess
+import threading
 import time
 
 import psycopg
@@ -103,21 +104,51 @@ def digest(db):
 
 
 def scale(admin, lps):
-    """One vault with `lps` LPs: the cost of the LP-wide transitions, each in a block of its own."""
+    """One vault with `lps` LPs: the cost of the LP-wide transitions, each in a block of its own,
+    and the backend's peak memory (see `MemoryPeak`)."""
     fresh_db(admin, "bench_scale")
     blocks = gen.scale_chain(lps)
     timings = {}
     with connect("bench_scale", options="-c evp.mode=sync " + os.environ.get("EVP_BENCH_OPTS", "")) as c:
-        pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
-        for b in blocks:
-            t0 = time.perf_counter()
-            insert_block(c, b)
-            elapsed = time.perf_counter() - t0
-            name = b[4][0].name if len(b[4]) == 1 else "deposits"
-            timings[name] = elapsed
-        with open(f"/proc/{pid}/status") as s:
-            peak = next(l.split(":")[1].strip() for l in s if l.startswith("VmHWM"))
+        with MemoryPeak(c.execute("SELECT pg_backend_pid()").fetchone()[0]) as peak:
+            for b in blocks:
+                t0 = time.perf_counter()
+                insert_block(c, b)
+                elapsed = time.perf_counter() - t0
+                name = b[4][0].name if len(b[4]) == 1 else "deposits"
+                timings[name] = elapsed
     return timings, peak
+
+
+class MemoryPeak:
+    """A backend's peak memory, in kB. VmHWM, the kernel's peak resident set, counts every page
+    of shared_buffers the backend touched (1 GB here, shared by all backends), so the backend's
+    own memory, RssAnon (its heap: memory contexts, sorts, tuplestores), is sampled every 2 ms."""
+
+    def __init__(self, pid):
+        self.status = f"/proc/{pid}/status"
+        self.private = 0
+        self.hwm = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample)
+
+    def _read(self):
+        with open(self.status) as s:
+            return {k: int(v.split()[0]) for k, v in (l.split(":", 1) for l in s) if k in ("RssAnon", "VmHWM")}
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.private = max(self.private, self._read()["RssAnon"])
+            self._stop.wait(0.002)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.hwm = self._read()["VmHWM"]
 
 
 def catchup_history(admin, n):
@@ -268,7 +299,7 @@ def chain_workloads(admin, a, blocks):
                  f"insert {ext_insert:.2f} s + apply {ext_apply:.2f} s, {ext.statements:,} statements"))
     assert digest("bench_ext") == digest("bench_sync"), "external baseline and sync states differ"
 
-    scale_rows, peak, largest_end, largest = [], "", None, []
+    scale_rows, peak, largest_end, largest = [], None, None, []
     for lps in [int(x) for x in a.scale.split(",") if x]:
         t, peak = scale(admin, lps)
         largest_end = (lps, t["AuctionEnded"])
@@ -280,7 +311,6 @@ def chain_workloads(admin, a, blocks):
 
     # The issues' targets, judged on this run's figures.
     per_lp = max(t / lps for lps, t in largest) if largest else None
-    peak_mb = int(peak.split()[0]) / 1024 if peak else None
     targets = [
         ("sync ≤ 2× the floor", f"{sync / floor:.2f}×", sync / floor <= 2),
         ("sync p99 ≤ 15 ms a block", f"{pct(lat, 99) * 1000:.1f} ms", pct(lat, 99) <= 0.015),
@@ -293,8 +323,9 @@ def chain_workloads(admin, a, blocks):
     if per_lp is not None:
         targets.append(("LP-wide transitions ≤ 8 µs per LP (largest run, slowest transition)",
                         f"{per_lp * 1e6:.2f} µs", per_lp <= 8e-6))
-    if peak_mb is not None:
-        targets.append(("peak backend memory of the largest run ≤ 150 MB", f"{peak_mb:.0f} MB", peak_mb <= 150))
+    if peak is not None:
+        targets.append(("peak backend memory of the largest run ≤ 150 MB (its own, RssAnon)",
+                        f"{peak.private / 1024:.0f} MB", peak.private / 1024 <= 150))
 
     return rows, targets, peak
 
@@ -329,7 +360,7 @@ def main():
     print(f"chain: {a.vaults} vaults x {a.lps} LPs x {a.rounds} rounds, {a.bidders} bidders x {a.bids} bids: "
           f"{len(blocks)} blocks, {n_events} events")
     admin = connect("postgres")
-    rows, targets, peak = [], [], ""
+    rows, targets, peak = [], [], None
     if not a.only_per_block:
         rows, targets, peak = chain_workloads(admin, a, blocks)
     more_rows, more_targets = per_block(admin, a)
@@ -339,7 +370,9 @@ def main():
     width = max(len(r[0]) for r in rows)
     for r in rows:
         print(f"{r[0]:<{width}}  {r[1]:>10}  {r[2]:>18}  {r[3]}", flush=True)
-    print(f"peak backend memory (VmHWM) of the largest scale run: {peak}")
+    memory = (f"peak memory of the backend in the largest scale run: its own (RssAnon) {peak.private:,} kB; "
+              f"VmHWM, which counts the shared buffers it touched, {peak.hwm:,} kB") if peak else ""
+    print(memory)
     for name, value, met in targets:
         print(f"target {name}: {value}, {'met' if met else 'missed'}")
     with open(a.out, "w") as out:
@@ -353,7 +386,8 @@ def main():
         out.write("| measurement | time | ratio | detail |\n|---|---|---|---|\n")
         for r in rows:
             out.write(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} |\n")
-        out.write(f"\nPeak memory (VmHWM) of the backend after the largest scale run: {peak}.\n")
+        if memory:
+            out.write(f"\nThe {memory}.\n")
         out.write("\n| target | this run | |\n|---|---|---|\n")
         for name, value, met in targets:
             out.write(f"| {name} | {value} | {'met' if met else 'missed'} |\n")
