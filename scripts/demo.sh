@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing, builds and installs the extension, starts a throwaway
 # cluster, loads a sample chain and prints what the extension made of it. Cleans up on exit.
+# EVP_PG picks the PostgreSQL version (15, 18); EVP_PG_CONFIG=<pg_config> runs it on that
+# installation as it is, with the extension installed there already (from the package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 
-ensure_prerequisites
-install_extension
+if [ -z "${EVP_PG_CONFIG:-}" ]; then
+    ensure_prerequisites
+    install_extension
+fi
 EVP_PORT=${EVP_PORT:-54339} start_cluster
+log "server: $(q -At -c "SELECT version()" | cut -d, -f1); extension library from $(q -At -c \
+    "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'")"
 q -c "CREATE DATABASE demo"
 export PGDATABASE=demo
 # The indexer's tables with the optional from_address column: the sample chain's round events

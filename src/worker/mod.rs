@@ -109,7 +109,7 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
     // SAFETY: this process's own number in the PGPROC array, valid once connected.
     #[cfg(any(feature = "pg15", feature = "pg16"))]
     let procno = unsafe { (*pg_sys::MyProc).pgprocno };
-    #[cfg(feature = "pg17")]
+    #[cfg(any(feature = "pg17", feature = "pg18"))]
     let procno = unsafe { pg_sys::MyProcNumber };
     WORKER_PROCNO.get().store(procno, Ordering::Release);
     status::started(unsafe { pg_sys::MyProcPid });

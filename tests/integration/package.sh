@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The release artefact as a user gets it: scripts/package.sh's tarball, installed by its own
+# install.sh into a clean PostgreSQL of the version under test (a copy of this machine's
+# installation without event_processor, which PostgreSQL's relocatable layout allows), and the
+# demo run on that server: the shipped files are the tested files.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/common.sh
+
+tarball=$(bash scripts/package.sh | tail -1)
+root=$(mktemp -d /tmp/evp-clean-pg.XXXXXX)
+trap 'rm -rf "$root"' EXIT
+case $PG_MAJOR in
+    15) installation=(/usr/lib/postgresql/15 /usr/share/postgresql/15) ;;
+    18) installation=("$PG18_ROOT") ;;
+esac
+for d in "${installation[@]}"; do
+    mkdir -p "$root$(dirname "$d")"
+    cp -a "$d" "$root$d"
+done
+clean=$root$PG_CONFIG
+pkglibdir=$("$clean" --pkglibdir)
+extdir=$("$clean" --sharedir)/extension
+case $pkglibdir in "$root"/*) ;; *) echo "FAIL package: the copy's pg_config points at $pkglibdir"; exit 1 ;; esac
+rm -f "$pkglibdir/event_processor.so" "$extdir"/event_processor*
+chmod 755 "$root"
+
+mkdir "$root/unpacked"
+tar -xzf "$tarball" -C "$root/unpacked"
+PG_CONFIG=$clean sh "$root"/unpacked/*/install.sh >/dev/null
+for f in "$root"/unpacked/*/lib/* "$root"/unpacked/*/extension/*; do
+    installed=$([ "$(basename "$(dirname "$f")")" = lib ] && echo "$pkglibdir" || echo "$extdir")/$(basename "$f")
+    cmp -s "$f" "$installed" || { echo "FAIL package: $(basename "$f") not installed as shipped"; exit 1; }
+done
+
+out=$root/demo.out
+if ! EVP_PG_CONFIG=$clean EVP_PORT=54361 bash scripts/demo.sh >"$out" 2>&1; then
+    echo "FAIL package: the demo failed on the packaged extension"; tail -20 "$out"; exit 1
+fi
+grep -q "extension library from $pkglibdir\$" "$out" \
+    || { echo "FAIL package: the demo's server did not load the packaged library"; grep "server:" "$out"; exit 1; }
+grep -q "demo finished" "$out" || { echo "FAIL package: the demo did not finish"; exit 1; }
+echo "ok package: $(basename "$tarball") ($(du -k "$tarball" | cut -f1) kB) installed by its install.sh into a clean PostgreSQL $PG_MAJOR; the demo ran on it"
