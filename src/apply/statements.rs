@@ -27,7 +27,7 @@ ON CONFLICT (address) DO UPDATE SET
        strike_level = EXCLUDED.strike_level, round_transition_period = EXCLUDED.round_transition_period,
        auction_duration = EXCLUDED.auction_duration, round_duration = EXCLUDED.round_duration"#;
 
-/// Deposits and Withdrawals, a run of them (one vault, nonce order; see `runs.rs`):
+/// Deposits and Withdrawals, a run of them (one vault, nonce order; see `Run` in event.rs):
 /// $1 vault, $2 accounts, $3 each account's unlocked balance after its last event of the run,
 /// $4 the vault's unlocked balance after the run, $5 block.
 pub const LIQUIDITY_CHANGED: &str = r#"
@@ -39,7 +39,7 @@ SELECT a, $1, u::numeric, $5::numeric FROM unnest($2::text[], $3::text[]) AS t(a
 ON CONFLICT (address, vault_address) DO UPDATE
    SET unlocked_balance = EXCLUDED.unlocked_balance, latest_block = EXCLUDED.latest_block"#;
 
-/// WithdrawalQueued, a run of them (one vault and round, nonce order; see `runs.rs`): $1 vault,
+/// WithdrawalQueued, a run of them (one vault and round, nonce order; see `Run` in event.rs): $1 vault,
 /// $2 round id, $3 accounts, $4 each one's bps and $5 its queued liquidity after its last event
 /// of the run, $6 the vault's queued liquidity after the run. Re-queueing replaces; bps 0
 /// cancels (queued 0). Returns the rounds matched (1, or 0: the vault has no such round).
@@ -173,7 +173,7 @@ l AS (
      WHERE x.round_address = $2 AND l.vault_address = $1 AND l.address = x.lp_address AND r.s_total > 0)
 SELECT count(*) FROM r"#;
 
-/// BidPlaced, a run of them (one vault and round, nonce order; see `runs.rs`): $1 vault,
+/// BidPlaced, a run of them (one vault and round, nonce order; see `Run` in event.rs): $1 vault,
 /// $2 round, then per bid $3 bid id, $4 buyer, $5 tree nonce, $6 amount, $7 price. Returns the
 /// bids inserted (all, or none: the round is not the vault's).
 pub const BIDS_PLACED: &str = r#"
