@@ -80,6 +80,25 @@ install_extension() {
     cargo pgrx install --pg-config "$PG_CONFIG" "${PG_FEATURES[@]}" "$@"
 }
 
+# A clean PostgreSQL of this version under directory $1: a copy of this machine's installation
+# without event_processor (PostgreSQL's relocatable layout allows it). Prints its pg_config.
+clean_installation() { # root
+    local root=$1 dirs d clean
+    case $PG_MAJOR in
+        15) dirs=(/usr/lib/postgresql/15 /usr/share/postgresql/15) ;;
+        18) dirs=("$PG18_ROOT") ;;
+    esac
+    for d in "${dirs[@]}"; do
+        mkdir -p "$root$(dirname "$d")"
+        cp -a "$d" "$root$d"
+    done
+    clean=$root$PG_CONFIG
+    case $("$clean" --pkglibdir) in "$root"/*) ;; *) echo "the copy's pg_config points outside $root" >&2; return 1 ;; esac
+    rm -f "$("$clean" --pkglibdir)/event_processor.so" "$("$clean" --sharedir)/extension"/event_processor*
+    chmod 755 "$root"
+    echo "$clean"
+}
+
 # A throwaway cluster run by the postgres OS user (postgres refuses to run as root), on a
 # private port and socket directory. Sets PGHOST/PGPORT/PGUSER for psql and friends.
 start_cluster() {

@@ -10,20 +10,9 @@ source scripts/common.sh
 tarball=$(bash scripts/package.sh | tail -1)
 root=$(mktemp -d /tmp/evp-clean-pg.XXXXXX)
 trap 'rm -rf "$root"' EXIT
-case $PG_MAJOR in
-    15) installation=(/usr/lib/postgresql/15 /usr/share/postgresql/15) ;;
-    18) installation=("$PG18_ROOT") ;;
-esac
-for d in "${installation[@]}"; do
-    mkdir -p "$root$(dirname "$d")"
-    cp -a "$d" "$root$d"
-done
-clean=$root$PG_CONFIG
+clean=$(clean_installation "$root")
 pkglibdir=$("$clean" --pkglibdir)
 extdir=$("$clean" --sharedir)/extension
-case $pkglibdir in "$root"/*) ;; *) echo "FAIL package: the copy's pg_config points at $pkglibdir"; exit 1 ;; esac
-rm -f "$pkglibdir/event_processor.so" "$extdir"/event_processor*
-chmod 755 "$root"
 
 mkdir "$root/unpacked"
 tar -xzf "$tarball" -C "$root/unpacked"
