@@ -1,24 +1,17 @@
 #!/usr/bin/env bash
 # pg_dump of a database with state restores that state: the extension's tables (state and
 # bookkeeping) are marked with pg_extension_config_dump, so their rows travel with the dump, and
-# the restored database goes on applying new blocks. Needs a running cluster
-# (PGHOST/PGPORT/PGUSER); creates and drops its own databases.
+# the restored database goes on applying new blocks. The dump comes from PostgreSQL 15: on 15
+# from the running cluster (PGHOST/PGPORT/PGUSER); on 18 from a 15 cluster of its own, with
+# the 15 release package installed, dumped by 18's pg_dump and restored into 18, as a user
+# moves to the new version. Creates and drops its own databases.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/common.sh"
-
-dropdb --if-exists evp_dump_src && dropdb --if-exists evp_dump_dst
-createdb evp_dump_src && createdb evp_dump_dst
-q -d evp_dump_src -c "CREATE EXTENSION event_processor"
-# A short horizon, so that part of the journal is pruned and the watermark travels too.
-PGOPTIONS="-c evp.journal_horizon=20" q -d evp_dump_src -f "$here/../fixtures/bad-input/chain.sql" >/dev/null
-[ "$(q -d evp_dump_src -At -c "SELECT count(*) FROM evp.journal_pruned")" = 1 ] \
-    || { echo "FAIL pg_dump_restore: the journal was not pruned"; exit 1; }
-pg_dump -Fc evp_dump_src >"$PGHOST/evp.dump"
-# A clean restore: no "already exists", no duplicate history, exit status 0.
-if ! pg_restore --exit-on-error -d evp_dump_dst "$PGHOST/evp.dump" 2>"$PGHOST/restore.err"; then
-    echo "FAIL pg_dump_restore: pg_restore failed"; cat "$PGHOST/restore.err"; exit 1
-fi
+work=$(mktemp -d /tmp/evp-dump.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+dump_bin=$PG_BIN
 
 read -r -d '' state <<'SQL' || true
 SELECT string_agg(t, E'\n' ORDER BY t) FROM (
@@ -38,13 +31,6 @@ SELECT string_agg(t, E'\n' ORDER BY t) FROM (
   SELECT 'starknet_blocks ' || v::text FROM starknet_blocks v UNION ALL
   SELECT 'events ' || v::text FROM events v) u
 SQL
-src=$(q -d evp_dump_src -At -c "$state")
-dst=$(q -d evp_dump_dst -At -c "$state")
-if [ "$src" != "$dst" ]; then
-    echo "FAIL pg_dump_restore: restored state differs"; diff <(echo "$src") <(echo "$dst") | head -20; exit 1
-fi
-rows=$(echo "$src" | wc -l)
-[ "$rows" -gt 300 ] || { echo "FAIL pg_dump_restore: only $rows rows of state"; exit 1; }
 
 # The restored database still applies blocks: the triggers came back with the input tables.
 # Block 690398 deposits into the fixture's vault; both databases must end equal.
@@ -53,12 +39,69 @@ INSERT INTO events VALUES (76, 690398, '0x1', '0x299102f0b6031c4c75c5ab971e40e12
   '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xabc}', '{0x5,0x0,0x5,0x0,0x1,0x1}', '0x2');
 INSERT INTO starknet_blocks VALUES (690398, '0x1', '0x0', 1703607751, 'MINED');
 SQL
-q -d evp_dump_src -c "$block" && q -d evp_dump_dst -c "$block"
-src=$(q -d evp_dump_src -At -c "$state")
+
+# The source: a database with state, its dump, its state before and after one more block.
+source_side() {
+    dropdb --if-exists evp_dump_src && createdb evp_dump_src
+    q -d evp_dump_src -c "CREATE EXTENSION event_processor"
+    # A short horizon, so that part of the journal is pruned and the watermark travels too.
+    PGOPTIONS="-c evp.journal_horizon=20" q -d evp_dump_src -f "$here/../fixtures/bad-input/chain.sql" >/dev/null
+    [ "$(q -d evp_dump_src -At -c "SELECT count(*) FROM evp.journal_pruned")" = 1 ] \
+        || { echo "FAIL pg_dump_restore: the journal was not pruned"; exit 1; }
+    "$dump_bin/pg_dump" -Fc evp_dump_src >"$work/evp.dump"
+    q -d evp_dump_src -At -c "SHOW server_version" >"$work/src.version"
+    q -d evp_dump_src -At -c "$state" >"$work/src.state"
+    q -d evp_dump_src -c "$block"
+    q -d evp_dump_src -At -c "$state" >"$work/src.after"
+    dropdb evp_dump_src
+}
+if [ "$PG_MAJOR" = 15 ]; then
+    source_side
+else
+    tarball=$(EVP_PG=15 bash "$here/../../scripts/package.sh" | tail -1)
+    (
+        export EVP_PG=15 EVP_PORT=54363
+        unset EVP_PG_CONFIG
+        source "$here/../../scripts/common.sh"
+        clean=$(clean_installation "$work/pg15")
+        tar -xzf "$tarball" -C "$work"
+        PG_CONFIG=$clean sh "$work"/event_processor-*-pg15-*/install.sh >/dev/null
+        PG_BIN=$(dirname "$clean")
+        PATH=$PG_BIN:$PATH
+        start_cluster 2>/dev/null
+        source_side
+    )
+fi
+
+dropdb --if-exists evp_dump_dst && createdb evp_dump_dst
+# A clean restore: no "already exists", no duplicate history, exit status 0. Into 18, through
+# the script of the dump less Debian 15's pg_attver column options, which 18 refuses (README,
+# Backup and restore), run as pg_restore would.
+if [ "$PG_MAJOR" = 15 ]; then
+    restore() { pg_restore --exit-on-error -d evp_dump_dst "$work/evp.dump"; }
+else
+    restore() {
+        pg_restore -f - "$work/evp.dump" | sed -E '/^ALTER TABLE ONLY .* ALTER COLUMN .* SET \(pg_attver=[0-9]+\);$/d' \
+            | PGAPPNAME=pg_restore q -1 -d evp_dump_dst >/dev/null
+    }
+fi
+if ! restore 2>"$work/restore.err"; then
+    echo "FAIL pg_dump_restore: the restore failed"; cat "$work/restore.err"; exit 1
+fi
+
+src=$(cat "$work/src.state")
 dst=$(q -d evp_dump_dst -At -c "$state")
+if [ "$src" != "$dst" ]; then
+    echo "FAIL pg_dump_restore: restored state differs"; diff <(echo "$src") <(echo "$dst") | head -20; exit 1
+fi
+rows=$(echo "$src" | wc -l)
+[ "$rows" -gt 300 ] || { echo "FAIL pg_dump_restore: only $rows rows of state"; exit 1; }
+
+q -d evp_dump_dst -c "$block"
 applied=$(q -d evp_dump_dst -At -c "SELECT count(*) FROM \"Liquidity_Providers\" WHERE address = '0xabc'")
-if [ "$src" != "$dst" ] || [ "$applied" != 1 ]; then
+if [ "$(cat "$work/src.after")" != "$(q -d evp_dump_dst -At -c "$state")" ] || [ "$applied" != 1 ]; then
     echo "FAIL pg_dump_restore: the restored database does not apply new blocks like the original"; exit 1
 fi
-dropdb evp_dump_src && dropdb evp_dump_dst
-echo "ok pg_dump_restore: $rows rows of state and bookkeeping restored identically; new blocks apply after restore"
+dropdb evp_dump_dst
+echo "ok pg_dump_restore: $rows rows of state and bookkeeping from PostgreSQL $(cat "$work/src.version")" \
+     "restored identically into $(q -d postgres -At -c "SHOW server_version"); new blocks apply after restore"
