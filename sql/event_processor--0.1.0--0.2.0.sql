@@ -94,9 +94,17 @@ CREATE TABLE evp.reverted_blocks (
 
 SELECT pg_catalog.pg_extension_config_dump('evp.rowless_blocks', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.reverted_blocks', '');
--- The REVERTED rows still in starknet_blocks: 0.1.0 kept no record of the others.
+-- 0.1.0 applied only blocks with a row (it refused the Pitch Lake indexer's blocks without one,
+-- SPEC 7.1) and kept no record of the rows it saw go: the blocks whose events have no live row
+-- are reverted ones, never to be applied unless their row comes back. (So none is noted in
+-- evp.rowless_blocks, as CREATE EXTENSION would note them in a history it did not see.)
 INSERT INTO evp.reverted_blocks (block_number, block_hash)
-SELECT DISTINCT block_number, evp.normalize_felt(block_hash) FROM public.starknet_blocks WHERE status = 'REVERTED';
+SELECT e.block_number, evp.normalize_felt(e.block_hash) FROM public.events e
+ WHERE NOT EXISTS (SELECT FROM public.starknet_blocks b
+                    WHERE b.block_number = e.block_number AND b.status <> 'REVERTED'
+                      AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(e.block_hash))
+UNION
+SELECT block_number, evp.normalize_felt(block_hash) FROM public.starknet_blocks WHERE status = 'REVERTED';
 
 
 -- How far the journal is pruned: a block at or below pruned_upto cannot be reverted. No row:
@@ -230,7 +238,6 @@ LANGUAGE sql AS $$
        AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = e.block_number)
     ON CONFLICT DO NOTHING
 $$;
-SELECT evp.note_rowless_blocks();
 
 -- 3. The journal (sql/journal.sql): the table list gains each table's payload function and
 -- loses evp.applied_blocks; the trigger functions, revert, prune and clear are made again.
@@ -662,5 +669,7 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA evp FROM PUBLIC;
 -- evp_status() is everyone's, and so is its view.
 GRANT SELECT ON evp_status TO PUBLIC;
 
--- The worker, waiting for the update, goes on at its commit.
+-- What the 0.2.0 library deferred while the extension was 0.1.0 (src/version.rs): in sync mode
+-- the pending blocks are applied now; the worker, waiting for the update, goes on at its commit.
+SELECT evp_catchup() WHERE coalesce(nullif(current_setting('evp.mode', true), ''), 'sync') = 'sync';
 SELECT evp.wake_worker();

@@ -16,12 +16,26 @@ pub fn raise_with_hint(
     message: impl Into<String>,
     hint: impl Into<String>,
 ) -> ! {
+    report(PgLogLevel::ERROR, code, message, hint);
+    unreachable!("an ERROR report does not return")
+}
+
+/// Sends a WARNING with a SQLSTATE, its cause and what to do about it.
+pub fn warn_with_hint(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<String>) {
+    report(PgLogLevel::WARNING, code, message, hint);
+}
+
+fn report(
+    level: PgLogLevel,
+    code: PgSqlErrorCode,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) {
     ErrorReport::new(
         code,
         format!("event_processor: {}", message.into()),
         "event_processor",
     )
     .set_hint(hint)
-    .report(PgLogLevel::ERROR);
-    unreachable!("an ERROR report does not return")
+    .report(level);
 }

@@ -13,6 +13,7 @@
 use crate::catchup::{catch_up, rebuild, reprocess, Budget};
 use crate::journal::revert_from;
 use crate::spi::lock;
+use crate::version::{other_version, refuse};
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 
@@ -24,20 +25,42 @@ pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
     })
 }
 
+/// As [`serialized`], for the SQL functions: they rewrite the state with this library's
+/// statements, which need this version's objects (refused until the update otherwise).
+fn operator<R>(name: &str, f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
+    if let Some(installed) = other_version() {
+        refuse(&installed, &format!("{name} runs after the update"));
+    }
+    serialized(f)
+}
+
 #[pg_schema]
 mod evp {
     use super::serialized;
     use crate::catchup::{events_arrived, on_block_row, process_queue, record_late_blocks};
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
+    use crate::spi::value;
+    use crate::version::{defer, other_version, refuse};
     use crate::worker::wake_at_commit;
     use pgrx::prelude::*;
     use pgrx::spi::Spi;
+
+    /// Whether block $1 or a newer one is applied (0.1.0's objects answer it too).
+    const APPLIED_FROM: &str =
+        "SELECT EXISTS (SELECT FROM evp.applied_blocks WHERE block_number >= $1::numeric)";
 
     /// Called by the `starknet_blocks` insert trigger: in sync mode, applies the block now if
     /// every earlier block is applied; otherwise it stays pending.
     #[pg_extern]
     fn block_inserted(block_number: AnyNumeric) {
+        if let Some(installed) = other_version() {
+            // Pending, as in evp.mode = off; the update catches up.
+            return defer(
+                &installed,
+                &format!("block {block_number} is applied after the update"),
+            );
+        }
         match MODE.get() {
             Mode::Sync => serialized(|client| {
                 on_block_row(client, &block_number.to_string(), true);
@@ -58,6 +81,11 @@ mod evp {
             .iter()
             .map(ToString::to_string)
             .collect();
+        if let Some(installed) = other_version() {
+            // Noted for the catch-up, as in evp.mode = off (evp.late_blocks is 0.1.0's too).
+            Spi::connect_mut(|client| record_late_blocks(client, blocks));
+            return defer(&installed, "new events are applied after the update");
+        }
         match MODE.get() {
             Mode::Sync => serialized(|client| events_arrived(client, &blocks)),
             // Recorded in evp.late_blocks for the worker (or evp_catchup()); blocks without a
@@ -74,6 +102,12 @@ mod evp {
     /// sync mode, by the worker otherwise.
     #[pg_extern]
     fn driver_events_inserted() {
+        if let Some(installed) = other_version() {
+            return defer(
+                &installed,
+                "the indexer's queue is processed after the update",
+            );
+        }
         match MODE.get() {
             Mode::Sync => serialized(|client| {
                 process_queue(client, None);
@@ -84,9 +118,24 @@ mod evp {
     }
 
     /// Called when a block row is deleted or marked REVERTED: if the block is applied, it and
-    /// every newer applied block are reverted, in every mode (state must never outlive its block).
+    /// every newer applied block are reverted, in every mode (state must never outlive its block:
+    /// refused, then, until the update, unless nothing from the block up is applied).
     #[pg_extern]
     fn block_reverted(block_number: AnyNumeric, block_hash: &str) {
+        if let Some(installed) = other_version() {
+            let n = block_number.to_string();
+            let applied = Spi::connect_mut(|client| {
+                value::<bool>(client, APPLIED_FROM, &[n.as_str().into()])
+            });
+            if applied == Some(true) {
+                refuse(
+                    &installed,
+                    &format!("block {n} cannot be reverted until the update"),
+                );
+            }
+            // Its events without a row are remembered as reverted by the update.
+            return defer(&installed, &format!("block {n} was not applied"));
+        }
         serialized(|client| revert_block_row(client, &block_number.to_string(), block_hash));
     }
 }
@@ -96,7 +145,7 @@ mod evp {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn evp_catchup(max_blocks: default!(Option<i32>, "NULL")) -> i64 {
-    serialized(|client| {
+    operator("evp_catchup()", |client| {
         let budget = Budget {
             max: max_blocks.map(i64::from),
             run_as_one: false,
@@ -109,7 +158,9 @@ fn evp_catchup(max_blocks: default!(Option<i32>, "NULL")) -> i64 {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn evp_revert_to(block: AnyNumeric) -> i64 {
-    serialized(|client| revert_from(client, &(block + AnyNumeric::from(1)).to_string()))
+    operator("evp_revert_to()", |client| {
+        revert_from(client, &(block + AnyNumeric::from(1)).to_string())
+    })
 }
 
 /// Reverts from the tip down to `from_block`, then applies the pending blocks again (a rebuild
@@ -117,12 +168,14 @@ fn evp_revert_to(block: AnyNumeric) -> i64 {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn evp_reprocess(from_block: AnyNumeric) -> i64 {
-    serialized(|client| reprocess(client, &from_block.to_string()))
+    operator("evp_reprocess()", |client| {
+        reprocess(client, &from_block.to_string())
+    })
 }
 
 /// Clears all state and applies every block again, in order. Returns the events applied.
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn evp_rebuild() -> i64 {
-    serialized(rebuild)
+    operator("evp_rebuild()", rebuild)
 }

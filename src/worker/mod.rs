@@ -10,7 +10,8 @@ mod status;
 use crate::apply::error_report;
 use crate::catchup::{catch_up, rows_waiting, Budget};
 use crate::guc::{self, Mode};
-use crate::spi::{lock, run, spi, value};
+use crate::spi::{lock, run, spi};
+use crate::version;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -80,9 +81,6 @@ fn wake() {
     }
 }
 
-const EXTENSION_INSTALLED: &str =
-    "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'event_processor')";
-
 /// The worker runs as the superuser that starts it: like the SQL entry points, it resolves
 /// names in pg_catalog alone, so nothing a user creates stands in for what it calls.
 const PIN_SEARCH_PATH: &str =
@@ -91,6 +89,8 @@ const PIN_SEARCH_PATH: &str =
 /// What one batch did.
 enum Batch {
     NoExtension,
+    /// The extension is of another version than the library (see `crate::version`).
+    OtherVersion,
     Off,
     /// The batch's budget spent (blocks, a run of empty blocks counting as one: see
     /// `Budget`), and whether block rows still wait above the tip.
@@ -156,6 +156,10 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
                 status::set(WorkerState::WaitingForExtension, configured);
                 false
             }
+            Ok(Batch::OtherVersion) => {
+                status::set(WorkerState::WaitingForUpdate, configured);
+                false
+            }
             Ok(Batch::Off) => {
                 status::set(WorkerState::Off, configured);
                 false
@@ -193,8 +197,11 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
 fn run_batch(max_blocks: i64, over_gaps: bool) -> Batch {
     Spi::connect_mut(|client| {
         spi(run(client, PIN_SEARCH_PATH, &[]));
-        if value::<bool>(client, EXTENSION_INSTALLED, &[]) != Some(true) {
-            return Batch::NoExtension;
+        // Every batch: the extension may be dropped, created or updated meanwhile.
+        match version::installed(client) {
+            None => return Batch::NoExtension,
+            Some(v) if v != version::LIBRARY => return Batch::OtherVersion,
+            Some(_) => {}
         }
         if guc::MODE.get() == Mode::Off {
             return Batch::Off;

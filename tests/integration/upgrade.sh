@@ -5,7 +5,10 @@
 # (a) a reference chain applied in half by 0.1.0 and updated holds the state a fresh install
 #     holds on that half (equal evp.state_digest(): rows, history, journal, prune watermark);
 #     so it does after reverting 0.1.0's last blocks and applying them again, and after the
-#     rest of the chain (then it is the fixture's expected state) and a reorg of five blocks;
+#     rest of the chain (then it is the fixture's expected state) and a reorg of five blocks.
+#     Between the new library and the update, a block is deferred (applied by the update), a
+#     revert refused and the worker waits (src/version.rs); the events a reorg left under 0.1.0
+#     are never applied;
 # (b) the catalog of an updated 0.1.0 equals a fresh install's (catalog.sql), on the Pitch Lake
 #     indexer's own tables (its queue's trigger and index included) and on the chain's.
 # 0.1.0 was built for PostgreSQL 15 only: on 18, (b) runs 0.1.0's script with this version's
@@ -42,7 +45,8 @@ with_state=$([ "$PG_MAJOR" = 15 ] && echo yes || echo no)
 
 PG_BIN=$(dirname "$clean")
 PATH=$PG_BIN:$PATH
-EVP_PORT=54362 start_cluster
+# The library preloaded, its worker in the database with state.
+start_preloaded_cluster 54362 updated
 trap 'stop_cluster; rm -rf "$root"' EXIT
 # Pruning at every block, the same under 0.1.0 and this version, so that both journals meet it.
 export PGOPTIONS="-c evp.journal_horizon=20"
@@ -51,12 +55,18 @@ for db in updated_ix fresh_ix updated fresh; do createdb "$db"; done
 q -d updated_ix -f "$setup" -c "CREATE EXTENSION event_processor VERSION '0.1.0'"
 
 commits=$(grep -c '^COMMIT;' "$fixture/chain.sql")
-awk -v n=$((commits / 2)) -v a="$root/first.sql" -v b="$root/rest.sql" \
-    '{ print > (c < n ? a : b) } /^COMMIT;/ { c++ }' "$fixture/chain.sql"
+# The first half, one block more, the rest.
+awk -v n=$((commits / 2)) -v a="$root/first.sql" -v w="$root/window.sql" -v b="$root/rest.sql" \
+    '{ print > (c < n ? a : c == n ? w : b) } /^COMMIT;/ { c++ }' "$fixture/chain.sql"
 if [ $with_state = yes ]; then
     q -d updated -c "CREATE EXTENSION event_processor VERSION '0.1.0'" -f "$root/first.sql" >/dev/null
     [ "$(q -d updated -At -c "SELECT count(*) FROM evp.applied_blocks")" -gt 10 ] \
         || { echo "FAIL upgrade: 0.1.0 applied too little of the chain"; exit 1; }
+    # An event of a fork block whose row the indexer deleted (0.1.0 keeps no record of it), at
+    # the number the next block takes.
+    q -d updated -c "INSERT INTO events SELECT event_nonce, (SELECT max(block_number) + 1 FROM starknet_blocks), '0xdead',
+                       vault_address, event_name, event_keys, event_data, transaction_hash
+                       FROM events ORDER BY block_number DESC LIMIT 1"
     # This version's library, as a user upgrades: the new files, a restart, the update.
     install_package
 fi
@@ -83,9 +93,33 @@ if [ $with_state = yes ]; then
         echo "FAIL upgrade: the updated state differs from a fresh install's after $1"; status=1
     }
     both() { for db in updated fresh; do q -d "$db" "$@" >/dev/null; done; }
+    applied() { q -d updated -At -c "SELECT count(*) FROM evp.applied_blocks"; }
+    # The 0.2.0 library under 0.1.0's objects: the next block waits for the update, a revert
+    # and the SQL functions are refused.
+    before=$(applied)
+    q -d updated -f "$root/window.sql" >/dev/null 2>"$root/window.err"
+    grep -q "is applied after the update" "$root/window.err" && [ "$(applied)" = "$before" ] \
+        || { echo "FAIL upgrade: a block under the old version was not deferred"; cat "$root/window.err"; status=1; }
+    for sql in "DELETE FROM starknet_blocks WHERE block_number = (SELECT max(block_number) FROM evp.applied_blocks)" \
+               "SELECT evp_catchup()"; do
+        if q -d updated -c "$sql" 2>"$root/refused.err" || ! grep -q "until the update\|after the update" "$root/refused.err"; then
+            echo "FAIL upgrade: '$sql' under the old version was not refused"; cat "$root/refused.err"; status=1
+        fi
+    done
+    waiting=no
+    for _ in $(seq 50); do
+        [ "$(q -d updated -At -c "SELECT worker_state FROM evp_status()")" = "waiting for ALTER EXTENSION UPDATE" ] \
+            && waiting=yes && break
+        sleep 0.1
+    done
+    [ $waiting = yes ] || { echo "FAIL upgrade: the worker does not wait for the update"; status=1; }
     q -d updated -c "ALTER EXTENSION event_processor UPDATE"
-    q -d fresh -c "CREATE EXTENSION event_processor" -f "$root/first.sql" >/dev/null
+    [ "$(applied)" = $((before + 1)) ] || { echo "FAIL upgrade: the update did not apply the deferred block"; status=1; }
+    q -d fresh -c "CREATE EXTENSION event_processor" -f "$root/first.sql" -f "$root/window.sql" >/dev/null
     same_state "the update"
+    [ "$(q -d updated -At -c "SELECT count(*) FROM evp.rowless_blocks")" = 0 ] \
+        && [ "$(q -d updated -At -c "SELECT count(*) FROM evp.reverted_blocks WHERE block_hash = '0xdead'")" = 1 ] \
+        || { echo "FAIL upgrade: the events of 0.1.0's reverted block are not remembered as reverted"; status=1; }
     # 0.1.0's last three blocks reorganised away (their journal is 0.1.0's) and back.
     both -c "CREATE TABLE gone AS SELECT * FROM starknet_blocks
                 WHERE block_number > (SELECT max(block_number) - 3 FROM starknet_blocks)" \
@@ -101,13 +135,13 @@ if [ $with_state = yes ]; then
     both -c "DELETE FROM starknet_blocks WHERE block_number > (SELECT max(block_number) - 5 FROM starknet_blocks)"
     same_state "a reorg of five blocks"
     same_catalog updated fresh
-    applied=$(q -d updated -At -c "SELECT count(*) FROM evp.applied_blocks")
+    applied=$(applied)
 fi
 [ $status = 0 ] || exit 1
 if [ $with_state = yes ]; then
     echo "ok upgrade: 0.1.0 → $version keeps the state (a chain half applied by 0.1.0: equal to a fresh" \
          "install's after the update, reverts of 0.1.0's blocks, the rest of the chain and a reorg;" \
-         "$applied blocks); catalog equal ($facts facts)"
+         "$applied blocks); before the update a block and the worker waited, a revert was refused; catalog equal ($facts facts)"
 else
     echo "ok upgrade: the catalog of 0.1.0 updated to $version equals a fresh install's ($facts facts); the" \
          "state check runs on PostgreSQL 15, the only version 0.1.0 was built for"

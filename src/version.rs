@@ -1,0 +1,67 @@
+//! The library and the database's extension objects must be of one version. Between installing
+//! a new package and `ALTER EXTENSION event_processor UPDATE` (README, Upgrades), a backend
+//! loads the new library under the old version's tables and functions, whose statements would
+//! fail: the entry points defer what can wait and refuse what cannot (`api`), the worker waits.
+
+use crate::error::{raise_with_hint, warn_with_hint};
+use crate::spi::value;
+use pgrx::prelude::*;
+use pgrx::spi::{Spi, SpiClient};
+use std::cell::Cell;
+
+/// This library's version, the one whose objects its statements need.
+pub const LIBRARY: &str = env!("CARGO_PKG_VERSION");
+
+const INSTALLED: &str =
+    "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'event_processor'";
+
+thread_local! {
+    // Once the versions match in a backend they stay matched (an update only moves forward),
+    // so the catalog is read until then, not on every block.
+    static MATCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The extension's version in this database; `None` when it is not installed.
+pub fn installed(client: &mut SpiClient<'_>) -> Option<String> {
+    value::<String>(client, INSTALLED, &[])
+}
+
+/// The extension's version in this database when it is not the library's. For the entry points
+/// that its triggers call, so no query once the versions have matched in this backend.
+pub fn other_version() -> Option<String> {
+    if MATCHED.get() {
+        return None;
+    }
+    match Spi::connect_mut(installed) {
+        Some(v) if v == LIBRARY => {
+            MATCHED.set(true);
+            None
+        }
+        v => Some(v.unwrap_or_else(|| "not installed".into())),
+    }
+}
+
+const HINT: &str = "ALTER EXTENSION event_processor UPDATE brings the extension to the \
+                    library's version (README, Upgrades)";
+
+fn mismatch(installed: &str, what: &str) -> String {
+    format!("the library is version {LIBRARY} and this database's extension {installed}: {what}")
+}
+
+/// Raises SQLSTATE 55000 (object not in prerequisite state) for what cannot wait.
+pub fn refuse(installed: &str, what: &str) -> ! {
+    raise_with_hint(
+        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        mismatch(installed, what),
+        HINT,
+    )
+}
+
+/// A WARNING for what waits until the update.
+pub fn defer(installed: &str, what: &str) {
+    warn_with_hint(
+        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        mismatch(installed, what),
+        HINT,
+    );
+}
