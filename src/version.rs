@@ -7,6 +7,7 @@ use crate::error::{raise_with_hint, warn_with_hint};
 use crate::spi::value;
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
+use pgrx::{register_xact_callback, PgXactCallbackEvent};
 use std::cell::Cell;
 
 /// This library's version, the one whose objects its statements need.
@@ -16,9 +17,11 @@ const INSTALLED: &str =
     "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'event_processor'";
 
 thread_local! {
-    // Once the versions match in a backend they stay matched (an update only moves forward),
-    // so the catalog is read until then, not on every block.
+    // Once the versions match in a committed transaction they stay matched (an update only
+    // moves forward), so the catalog is read until then, not on every block.
     static MATCHED: Cell<bool> = const { Cell::new(false) };
+    // Whether the versions matched in this transaction, which sets MATCHED when it commits.
+    static AT_COMMIT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The extension's version in this database; `None` when it is not installed.
@@ -27,18 +30,30 @@ pub fn installed(client: &mut SpiClient<'_>) -> Option<String> {
 }
 
 /// The extension's version in this database when it is not the library's. For the entry points
-/// that its triggers call, so no query once the versions have matched in this backend.
+/// that its triggers call: no query once the versions have matched in this transaction or a
+/// committed one of this backend.
 pub fn other_version() -> Option<String> {
-    if MATCHED.get() {
+    if MATCHED.get() || AT_COMMIT.get() {
         return None;
     }
     match Spi::connect_mut(installed) {
         Some(v) if v == LIBRARY => {
-            MATCHED.set(true);
+            remember_at_commit();
             None
         }
         v => Some(v.unwrap_or_else(|| "not installed".into())),
     }
+}
+
+/// At commit, not now: the match may be the update's own, in its script's catch-up or later
+/// in its transaction, which can still roll back.
+fn remember_at_commit() {
+    AT_COMMIT.set(true);
+    register_xact_callback(PgXactCallbackEvent::Commit, || {
+        AT_COMMIT.set(false);
+        MATCHED.set(true);
+    });
+    register_xact_callback(PgXactCallbackEvent::Abort, || AT_COMMIT.set(false));
 }
 
 const HINT: &str = "ALTER EXTENSION event_processor UPDATE brings the extension to the \

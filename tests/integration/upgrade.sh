@@ -97,9 +97,12 @@ if [ $with_state = yes ]; then
     # The 0.2.0 library under 0.1.0's objects: the next block waits for the update, a revert
     # and the SQL functions are refused.
     before=$(applied)
-    q -d updated -f "$root/window.sql" >/dev/null 2>"$root/window.err"
-    grep -q "is applied after the update" "$root/window.err" && [ "$(applied)" = "$before" ] \
-        || { echo "FAIL upgrade: a block under the old version was not deferred"; cat "$root/window.err"; status=1; }
+    # (After an update rolled back in the same session: what matched in it is forgotten.)
+    if ! q -d updated -c "BEGIN" -c "ALTER EXTENSION event_processor UPDATE" -c "ROLLBACK" -f "$root/window.sql" \
+             >/dev/null 2>"$root/window.err" \
+       || ! grep -q "is applied after the update" "$root/window.err" || [ "$(applied)" != "$before" ]; then
+        echo "FAIL upgrade: a block under the old version was not deferred:"; cat "$root/window.err"; status=1
+    fi
     for sql in "DELETE FROM starknet_blocks WHERE block_number = (SELECT max(block_number) FROM evp.applied_blocks)" \
                "SELECT evp_catchup()"; do
         if q -d updated -c "$sql" 2>"$root/refused.err" || ! grep -q "until the update\|after the update" "$root/refused.err"; then
