@@ -106,7 +106,6 @@ SELECT e.block_number, evp.normalize_felt(e.block_hash) FROM public.events e
 UNION
 SELECT block_number, evp.normalize_felt(block_hash) FROM public.starknet_blocks WHERE status = 'REVERTED';
 
-
 -- How far the journal is pruned: a block at or below pruned_upto cannot be reverted. No row:
 -- nothing is. (evp.applied_blocks is not journaled: a revert deletes the block's row, and an
 -- empty block, which writes nothing else, journals nothing.) No row until the first prune, so
@@ -130,7 +129,6 @@ DROP TRIGGER evp_changes_insert ON evp.applied_blocks;
 DROP TRIGGER evp_changes_update ON evp.applied_blocks;
 DROP TRIGGER evp_changes_delete ON evp.applied_blocks;
 DROP FUNCTION evp.changed_applied_blocks();
-
 
 -- A listener that stops reading while its connection stays open holds PostgreSQL's
 -- notification queue; once the queue is full, NOTIFY fails at commit, and with it the
