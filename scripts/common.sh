@@ -16,12 +16,15 @@ case $PG_MAJOR in
     18) PG_CONFIG=$PG18_CONFIG ;;
     *) echo "EVP_PG=$PG_MAJOR: the supported versions are 15 and 18" >&2; exit 2 ;;
 esac
+# The scripts' PostgreSQL: its pg_config, its bin, and that bin first on PATH (psql, pg_dump
+# and pg_restore of another version may refuse its server: Debian's pg_dump 15 refuses 18).
+use_installation() { # pg_config
+    PG_CONFIG=$1
+    PG_BIN=$(dirname "$PG_CONFIG")
+    export PATH=$PG_BIN:$PATH
+}
 # Another installation of that version (the demo on a server the package was installed into).
-PG_CONFIG=${EVP_PG_CONFIG:-$PG_CONFIG}
-PG_BIN=$(dirname "$PG_CONFIG")
-# This version's tools first: psql, pg_dump and pg_restore of another version may refuse its
-# server (Debian's pg_dump 15 refuses 18).
-export PATH=$PG_BIN:$PATH
+use_installation "${EVP_PG_CONFIG:-$PG_CONFIG}"
 # cargo features of this version (the crate's default is pg15).
 PG_FEATURES=(--no-default-features --features "pg$PG_MAJOR")
 PGRX_VERSION=0.18.0
@@ -97,6 +100,14 @@ clean_installation() { # root
     rm -f "$("$clean" --pkglibdir)/event_processor.so" "$("$clean" --sharedir)/extension"/event_processor*
     chmod 755 "$root"
     echo "$clean"
+}
+
+# Unpacks release tarball $1 (scripts/package.sh) into directory $2 and installs it, with its
+# own install.sh, into the PostgreSQL whose pg_config is $3.
+install_tarball() { # tarball, directory, pg_config
+    mkdir -p "$2"
+    tar -xzf "$1" -C "$2"
+    PG_CONFIG=$3 sh "$2/$(basename "$1" .tar.gz)/install.sh" >/dev/null
 }
 
 # A throwaway cluster run by the postgres OS user (postgres refuses to run as root), on a

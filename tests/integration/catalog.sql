@@ -38,20 +38,15 @@ facts(line) AS (
     UNION ALL
     SELECT format('relation %s kind=%s dep=%s options=%s acl=%s', name, relkind, deptype, reloptions, relacl)
       FROM rel
-    -- Columns in their order among the live ones (a dropped column leaves a gap in attnum).
+    -- Columns of the tables and views, in their order among the live ones (a dropped column
+    -- leaves a gap in attnum).
     UNION ALL
     SELECT format('column %s #%s %s %s notnull=%s default=%s', t.name,
                   row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum), a.attname,
                   format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid))
-      FROM rel t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
+      FROM (SELECT oid, name FROM tbl UNION SELECT oid, name FROM rel WHERE relkind = 'v') t
+      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
       LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-     WHERE t.relkind IN ('r', 'p', 'v')
-    UNION ALL
-    SELECT format('column %s %s %s notnull=%s default=%s', t.name, a.attname,
-                  format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid))
-      FROM tbl t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
-      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-     WHERE t.oid NOT IN (SELECT oid FROM rel)
     UNION ALL
     SELECT format('index %s on %s: %s', i.indexrelid::regclass, t.name,
                   regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \S+ ', ''))

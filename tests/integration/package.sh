@@ -14,9 +14,7 @@ clean=$(clean_installation "$root")
 pkglibdir=$("$clean" --pkglibdir)
 extdir=$("$clean" --sharedir)/extension
 
-mkdir "$root/unpacked"
-tar -xzf "$tarball" -C "$root/unpacked"
-PG_CONFIG=$clean sh "$root"/unpacked/*/install.sh >/dev/null
+install_tarball "$tarball" "$root/unpacked" "$clean"
 for f in "$root"/unpacked/*/lib/* "$root"/unpacked/*/extension/*; do
     installed=$([ "$(basename "$(dirname "$f")")" = lib ] && echo "$pkglibdir" || echo "$extdir")/$(basename "$f")
     cmp -s "$f" "$installed" || { echo "FAIL package: $(basename "$f") not installed as shipped"; exit 1; }

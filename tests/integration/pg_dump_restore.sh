@@ -64,10 +64,8 @@ else
         unset EVP_PG_CONFIG
         source "$here/../../scripts/common.sh"
         clean=$(clean_installation "$work/pg15")
-        tar -xzf "$tarball" -C "$work"
-        PG_CONFIG=$clean sh "$work"/event_processor-*-pg15-*/install.sh >/dev/null
-        PG_BIN=$(dirname "$clean")
-        PATH=$PG_BIN:$PATH
+        install_tarball "$tarball" "$work/unpacked" "$clean"
+        use_installation "$clean"
         start_cluster 2>/dev/null
         source_side
     )

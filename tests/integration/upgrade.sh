@@ -35,16 +35,13 @@ v010_library() {
 tarball=$(bash scripts/package.sh | tail -1)
 root=$(mktemp -d /tmp/evp-upgrade-pg.XXXXXX)
 clean=$(clean_installation "$root")
-mkdir "$root/unpacked"
-tar -xzf "$tarball" -C "$root/unpacked"
-install_package() { PG_CONFIG=$clean sh "$root"/unpacked/*/install.sh >/dev/null; }
+install_package() { install_tarball "$tarball" "$root/unpacked" "$clean"; }
 install_package
 install -m 644 sql/event_processor--0.1.0.sql "$("$clean" --sharedir)/extension/"
 with_state=$([ "$PG_MAJOR" = 15 ] && echo yes || echo no)
 [ $with_state = yes ] && install -m 755 "$(v010_library)" "$("$clean" --pkglibdir)/event_processor.so"
 
-PG_BIN=$(dirname "$clean")
-PATH=$PG_BIN:$PATH
+use_installation "$clean"
 # The library preloaded, its worker in the database with state.
 start_preloaded_cluster 54362 updated
 trap 'stop_cluster; rm -rf "$root"' EXIT
@@ -82,7 +79,6 @@ same_catalog() { # updated db, fresh db
     diff <(q -d "$1" -At -f "$here/catalog.sql") <(q -d "$2" -At -f "$here/catalog.sql") >"$root/catalog.diff" \
         && return 0
     echo "FAIL upgrade: the catalog of $1 differs from $2 (< updated, > fresh):"; head -20 "$root/catalog.diff"; status=1
-    return 1
 }
 same_catalog updated_ix fresh_ix
 facts=$(q -d fresh_ix -At -f "$here/catalog.sql" | wc -l)
