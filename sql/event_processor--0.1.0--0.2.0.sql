@@ -94,15 +94,13 @@ CREATE TABLE evp.reverted_blocks (
 
 SELECT pg_catalog.pg_extension_config_dump('evp.rowless_blocks', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.reverted_blocks', '');
--- 0.1.0 applied only blocks with a row (it refused the Pitch Lake indexer's blocks without one,
--- SPEC 7.1) and kept no record of the rows it saw go: the blocks whose events have no live row
--- are reverted ones, never to be applied unless their row comes back. (So none is noted in
--- evp.rowless_blocks, as CREATE EXTENSION would note them in a history it did not see.)
+-- 0.1.0 kept no record of the blocks it reverted. Known reverted: the REVERTED rows, and the
+-- blocks whose events lie at a number a live block of another hash holds (a fork's leftovers).
 INSERT INTO evp.reverted_blocks (block_number, block_hash)
 SELECT e.block_number, evp.normalize_felt(e.block_hash) FROM public.events e
- WHERE NOT EXISTS (SELECT FROM public.starknet_blocks b
-                    WHERE b.block_number = e.block_number AND b.status <> 'REVERTED'
-                      AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(e.block_hash))
+ WHERE EXISTS (SELECT FROM public.starknet_blocks b
+                WHERE b.block_number = e.block_number AND b.status <> 'REVERTED'
+                  AND evp.normalize_felt(b.block_hash) <> evp.normalize_felt(e.block_hash))
 UNION
 SELECT block_number, evp.normalize_felt(block_hash) FROM public.starknet_blocks WHERE status = 'REVERTED';
 
@@ -236,6 +234,11 @@ LANGUAGE sql AS $$
        AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = e.block_number)
     ON CONFLICT DO NOTHING
 $$;
+-- The other events without a row are noted as CREATE EXTENSION notes them: the blocks of SPEC
+-- 7.1 without a row (a vault's deployment block, stored while 0.1.0 refused the indexer's
+-- blocks) look the same as a fork's leftovers at a number no live block holds, and
+-- evp.ready_rowless_blocks applies them only where no row comes.
+SELECT evp.note_rowless_blocks();
 
 -- 3. The journal (sql/journal.sql): the table list gains each table's payload function and
 -- loses evp.applied_blocks; the trigger functions, revert, prune and clear are made again.

@@ -133,7 +133,7 @@ mod evp {
                     &format!("block {n} cannot be reverted until the update"),
                 );
             }
-            // Its events without a row are remembered as reverted by the update.
+            // Nothing of it is applied; the update sorts its events out (a fork's leftovers).
             return defer(&installed, &format!("block {n} was not applied"));
         }
         serialized(|client| revert_block_row(client, &block_number.to_string(), block_hash));
