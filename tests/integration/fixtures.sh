@@ -34,6 +34,8 @@ compare() { # db, fixture, label
 check_chain direct "$fixtures/input_tables_with_from_address.sql"
 check_chain bad-input
 check_chain forwarded-reorgs
+# The performance workload (8 vaults, 60 LPs, about 8 events a block): exact too.
+check_chain dense
 # Written as the Pitch Lake indexer writes (SPEC 7.1), on its own schema: blocks without a
 # row, COUNT(*)+1 nonces, driver events, reorgs as REVERTED rows replaced by the new fork.
 check_chain event-logger "$fixtures/event-logger/setup.sql"
