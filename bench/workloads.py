@@ -1,16 +1,60 @@
-"""The per-block workloads of the benchmarks (issue 13): empty blocks as the SPEC-style and the
-Pitch Lake indexer write them, a chain of small blocks, and long histories applied by
-evp_catchup() and by the worker after a bulk insert."""
+"""The benchmarks' workloads as lists of transactions, for `bench.load`: the bench chain and
+empty blocks written as the SPEC-style and the Pitch Lake indexers write them, a chain of small
+blocks, the dense fixture's chain, and long histories in three load orders.
+
+A transaction is a list of statements; a statement is SQL text (run as it is, in one round
+trip) or (sql, rows): a COPY fed the rows, or one execution of the SQL per row."""
 
 import os
 import random
-import time
+import re
+
+from psycopg import sql
 
 import chain as gen
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
+INDEXER_SCHEMA = os.path.join(FIXTURES, "event-logger", "setup.sql")
+DENSE_CHAIN = os.path.join(FIXTURES, "dense", "chain.sql")
+
+EVENT_COLUMNS = ("event_nonce, block_number, block_hash, vault_address, event_name, event_keys, event_data, "
+                 "transaction_hash")
+EVENT_SQL = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+BLOCK_SQL = "INSERT INTO starknet_blocks VALUES (%s, %s, %s, %s, %s)"
 STARTBLOCK_SQL = ("INSERT INTO driver_events (sequence_index, type, block_hash, timestamp) "
                   "VALUES (nextval('driver_events_sequence'), 'StartBlock', %s, now())")
+COPY_EVENTS = f"COPY events ({EVENT_COLUMNS}) FROM STDIN"
+COPY_BLOCKS = "COPY starknet_blocks FROM STDIN"
+
+
+def event_rows(block):
+    number, h, _, _, events = block
+    return [(e.nonce, number, h, e.vault, e.name, e.keys, e.data, "0x1") for e in events]
+
+
+def block_row(block):
+    number, h, parent, ts, _ = block
+    return (number, h, parent, ts, "MINED")
+
+
+def block_transactions(blocks):
+    """One transaction per block, as the SPEC-style indexer writes: its events, then its row."""
+    return [([(EVENT_SQL, event_rows(b))] if b[4] else []) + [(BLOCK_SQL, [block_row(b)])] for b in blocks]
+
+
+def indexer_transactions(blocks):
+    """Empty blocks as the Pitch Lake indexer writes them: the row, then its StartBlock notice."""
+    assert not any(b[4] for b in blocks), "the indexer's shape is measured on empty blocks"
+    return [[(BLOCK_SQL, [block_row(b)]), (STARTBLOCK_SQL, [(b[1],)])] for b in blocks]
+
+
+def dense_chain():
+    """The dense fixture's chain.sql, a transaction per block: each one's text between its
+    BEGIN; and COMMIT; (the loader opens and commits the transaction itself)."""
+    text = open(DENSE_CHAIN).read()
+    transactions = [[body] for body in re.findall(r"^BEGIN;\n(.*?)^COMMIT;$", text, re.S | re.M)]
+    assert len(transactions) == text.count("INSERT INTO starknet_blocks"), "chain.sql: one block per transaction expected"
+    return transactions
 
 
 def empty_blocks(n, first=1000):
@@ -38,31 +82,37 @@ def history(n, every=100, first=1000):
     return blocks
 
 
-def create_indexer_tables(conn):
-    """The Pitch Lake indexer's schema (SPEC 7.1), before CREATE EXTENSION."""
-    conn.execute(open(os.path.join(FIXTURES, "event-logger", "setup.sql")).read())
+def _values(rows):
+    return sql.SQL(", ").join(sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Literal, r))) for r in rows)
 
 
-def insert_indexer_block(conn, block):
-    """A block as the Pitch Lake indexer writes it: its row, then its StartBlock notice."""
-    number, h, parent, ts, events = block
-    assert not events, "the indexer's shape is measured on empty blocks"
-    with conn.transaction():
-        conn.execute("INSERT INTO starknet_blocks VALUES (%s, %s, %s, %s, 'MINED')", (number, h, parent, ts))
-        conn.execute(STARTBLOCK_SQL, (h,))
+def _interleaved(blocks, batch):
+    """Per block its events (one INSERT), then its row; `batch` blocks a transaction, sent as
+    one text so that the load is not a round trip per statement."""
+    transactions = []
+    for i in range(0, len(blocks), batch):
+        statements = []
+        for b in blocks[i:i + batch]:
+            if b[4]:
+                statements.append(sql.SQL("INSERT INTO events ({}) VALUES {};").format(sql.SQL(EVENT_COLUMNS),
+                                                                                       _values(event_rows(b))))
+            statements.append(sql.SQL("INSERT INTO starknet_blocks VALUES {};").format(_values([block_row(b)])))
+        transactions.append([sql.SQL("\n").join(statements).as_string(None)])
+    return transactions
 
 
-def bulk_insert(conn, blocks):
-    """The whole history in one transaction by COPY (evp.mode = off: nothing applied). Seconds."""
-    t0 = time.perf_counter()
-    with conn.transaction():
-        conn.execute("SET LOCAL evp.mode = off")
-        with conn.cursor().copy("COPY starknet_blocks FROM STDIN") as cp:
-            for number, h, parent, ts, _ in blocks:
-                cp.write_row((number, h, parent, ts, "MINED"))
-        with conn.cursor().copy("COPY events (event_nonce, block_number, block_hash, vault_address, event_name, "
-                                "event_keys, event_data, transaction_hash) FROM STDIN") as cp:
-            for number, h, _, _, events in blocks:
-                for e in events:
-                    cp.write_row((e.nonce, number, h, e.vault, e.name, e.keys, e.data, "0x1"))
-    return time.perf_counter() - t0
+# The orders a history reaches the input tables in, each with what it is.
+HISTORY_ORDERS = {
+    "events first": "COPY events, then COPY starknet_blocks, as pg_restore loads the indexer's tables",
+    "blocks first": "COPY starknet_blocks, then COPY events",
+    "interleaved": "per block an INSERT of its events, then one of its row, 1,000 blocks a transaction",
+}
+
+
+def history_load(blocks, order):
+    """The transactions that load `blocks` in `order` (a key of HISTORY_ORDERS)."""
+    if order == "interleaved":
+        return _interleaved(blocks, 1000)
+    events = [(COPY_EVENTS, [r for b in blocks for r in event_rows(b)])]
+    rows = [(COPY_BLOCKS, [block_row(b) for b in blocks])]
+    return [events, rows] if order == "events first" else [rows, events]

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The benchmarks (not part of the test suite): builds the extension in release mode, starts a
-# throwaway cluster with it preloaded, and runs bench/bench.py, which prints the figures and
-# writes BENCHMARKS.md. Arguments go to bench.py (--vaults, --lps, --rounds, --bidders,
-# --bids, --revert, --scale).
+# throwaway cluster with it preloaded, and runs bench/bench.py, which measures every figure
+# against the same load with no extension installed, prints the figures and their targets and
+# writes BENCHMARKS.md. Arguments go to bench.py (`scripts/bench.sh --help` lists them):
+# --only dense,chain,... runs a subset; sizes (--empty, --history, --scale, the bench chain's
+# --vaults --lps ...) and --runs can be made small to iterate.
+# EVP_PG_CONFIG installs into and runs another PostgreSQL installation (`clean_installation` in
+# common.sh makes a copy: installing rewrites the library under clusters that run it);
+# EVP_PORT sets the cluster's port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
