@@ -47,8 +47,8 @@ INSERT INTO evp.journaled_tables (tbl, keys, channel, payload, history) VALUES
     ('evp.failed_events', '{vault_address,event_nonce,block_hash}', NULL, DEFAULT, NULL);
 
 -- How far the journal is pruned: a block at or below pruned_upto cannot be reverted. No row:
--- nothing is. (evp.applied_blocks is not journaled: a revert deletes the block's row, and an
--- empty block, which writes nothing else, journals nothing.) No row until the first prune, so
+-- nothing is. (The ledger, evp.blocks, is not journaled: a revert sets the block's state back,
+-- and an empty block, which writes nothing else, journals nothing.) No row until the first prune, so
 -- that a restore of the dump does not meet one made by CREATE EXTENSION.
 CREATE TABLE evp.journal_pruned (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -143,8 +143,8 @@ END $$;
 --   rolled-back block sends nothing. As in the PostgreSQL manual's audit example, each branch
 --   names only the transition tables its trigger has. (A transition table's rows are records:
 --   ROW(o.*) makes one the table's type again.)
--- - the statements of evp.revert_block(), evp.prune_journal(), evp.clear_state() and the rows
---   of the evp.journal view.
+-- - the statements of evp.revert_journal(), evp.prune_journal(), evp.clear_journaled() and the
+--   rows of the evp.journal view (evp.revert_block() and evp.clear_state(), below, call them).
 DO $do$
 DECLARE
     t record;
@@ -273,12 +273,8 @@ BEGIN
     END LOOP;
 
     EXECUTE format($f$
-CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void LANGUAGE plpgsql AS $body$
-BEGIN
-    PERFORM evp.notify_next_round();%s
-    DELETE FROM evp.applied_blocks WHERE block_number = blk;
-    DELETE FROM public."Vault_Historic" WHERE block_number = blk;
-    DELETE FROM public."Liquidity_Providers_Historic" WHERE block_number = blk;
+CREATE FUNCTION evp.revert_journal(blk numeric) RETURNS void LANGUAGE plpgsql AS $body$
+BEGIN%s
 END $body$ $f$, revert_sql);
     EXECUTE format($f$
 CREATE FUNCTION evp.prune_journal(upto numeric) RETURNS void LANGUAGE plpgsql AS $body$
@@ -292,21 +288,43 @@ BEGIN
     ON CONFLICT (only_row) DO UPDATE SET pruned_upto = EXCLUDED.pruned_upto;
 END $body$ $f$, prune_sql);
     EXECUTE format($f$
-CREATE FUNCTION evp.clear_state() RETURNS void LANGUAGE sql AS $body$
-    DELETE FROM public."Vault_Historic";
-    DELETE FROM public."Liquidity_Providers_Historic";
-    DELETE FROM evp.late_blocks;
-    DELETE FROM evp.applied_blocks;
-    DELETE FROM evp.journal_pruned;%s
+CREATE FUNCTION evp.clear_journaled() RETURNS void LANGUAGE sql AS $body$%s
 $body$ $f$, clear_sql);
     EXECUTE 'CREATE VIEW evp.journal AS ' || view_sql;
 END $do$;
 
-COMMENT ON FUNCTION evp.revert_block(numeric) IS 'Undoes one applied block from its journal';
-COMMENT ON FUNCTION evp.prune_journal(numeric) IS 'Drops the journal of blocks up to the argument';
+-- Undoes one applied block: its journal, its history, its state in the ledger (pending again,
+-- or noted for a block without a row).
+CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM evp.notify_next_round();
+    PERFORM evp.revert_journal(blk);
+    UPDATE evp.blocks SET state = CASE WHEN has_row THEN 'pending' ELSE 'noted' END::evp.block_state,
+           noted_in = NULL, late = false, events_applied = 0, events_ignored = 0, events_failed = 0
+     WHERE block_number = blk AND state = 'applied';
+    DELETE FROM public."Vault_Historic" WHERE block_number = blk;
+    DELETE FROM public."Liquidity_Providers_Historic" WHERE block_number = blk;
+END $$;
+
 -- DELETE, not TRUNCATE: TRUNCATE's ACCESS EXCLUSIVE lock would deadlock with an indexer
 -- session that read a state table before waiting for the extension's lock, block every reader
 -- until the rebuild commits, and show readers with an older snapshot empty tables.
+CREATE FUNCTION evp.clear_state() RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM public."Vault_Historic";
+    DELETE FROM public."Liquidity_Providers_Historic";
+    UPDATE evp.blocks SET state = CASE WHEN has_row THEN 'pending' ELSE 'noted' END::evp.block_state,
+           noted_in = NULL, late = false, events_applied = 0, events_ignored = 0, events_failed = 0
+     WHERE state = 'applied';
+    DELETE FROM evp.journal_pruned;
+    SELECT evp.clear_journaled();
+$$;
+
+COMMENT ON FUNCTION evp.revert_journal(numeric) IS 'Undoes one applied block''s changes to the journaled tables';
+COMMENT ON FUNCTION evp.revert_block(numeric) IS 'Undoes one applied block from its journal';
+COMMENT ON FUNCTION evp.prune_journal(numeric) IS 'Drops the journal of blocks up to the argument';
+COMMENT ON FUNCTION evp.clear_journaled() IS 'Empties every journaled table and its journal';
 COMMENT ON FUNCTION evp.clear_state() IS 'Empties every table the apply path writes, and the journal (evp_rebuild)';
 COMMENT ON VIEW evp.journal IS 'Every journal table, for inspection: block, order, table, key and image as jsonb';
 

@@ -184,15 +184,47 @@ CREATE TABLE public."Liquidity_Providers_Historic" (
     PRIMARY KEY (address, vault_address, block_number)
 );
 
--- Bookkeeping. Applying is idempotent per block: a block is applied once, and a vault's
--- events once each, in nonce order.
-CREATE TABLE evp.applied_blocks (
-    block_number numeric(78,0) PRIMARY KEY,
+-- The block ledger: every block the extension knows, by number and hash (normalised), and
+-- its state:
+-- - noted: events without a row (SPEC 7.1: a vault's deployment block and the blocks the
+--   Pitch Lake indexer catches up get none; a live block's row follows in its transaction);
+-- - pending: a row not applied yet;
+-- - applied;
+-- - reverted: the indexer reverted or deleted it; its events are never applied again unless a
+--   row with its hash comes back.
+-- Noted and pending blocks are the queue, walked in number order by the rules of
+-- src/ledger/rules.rs. Kept current by the triggers on the indexer's tables (sql/triggers.sql)
+-- in every mode, so that the next block, and what it waits for, is one step of an index.
+CREATE TYPE evp.block_state AS ENUM ('noted', 'pending', 'applied', 'reverted');
+
+CREATE TABLE evp.blocks (
+    block_number numeric(78,0) NOT NULL,
     block_hash varchar(66) NOT NULL,
-    events_applied integer NOT NULL,
-    events_ignored integer NOT NULL,   -- not Pitch Lake events (an option token's Transfer, say)
-    events_failed integer NOT NULL     -- skipped under evp.on_error = 'skip'
+    state evp.block_state NOT NULL,
+    has_row boolean NOT NULL DEFAULT false,       -- a row with this hash is in starknet_blocks (REVERTED too)
+    has_events boolean NOT NULL DEFAULT false,    -- events with this hash were inserted (if not, it is empty)
+    parent_hash varchar(66),                      -- its row's, normalised
+    -- The transaction that noted its events (its rows may still be coming, newest first).
+    noted_in xid8,
+    late boolean NOT NULL DEFAULT false,          -- applied; events arrived after it, not applied yet
+    events_applied integer NOT NULL DEFAULT 0,
+    events_ignored integer NOT NULL DEFAULT 0,    -- not Pitch Lake events (an option token's Transfer, say)
+    events_failed integer NOT NULL DEFAULT 0,     -- skipped under evp.on_error = 'skip'
+    PRIMARY KEY (block_number, block_hash)
 );
+-- Each question the walk asks is one step of one of these (src/ledger, src/catchup/empty.rs):
+-- the lowest block of the queue; the applied tip; the first block of the queue that is not an
+-- empty row (where a run of empty rows ends); the REVERTED rows above the tip; late blocks.
+CREATE INDEX blocks_queue_idx ON evp.blocks (block_number, block_hash) WHERE state IN ('noted', 'pending');
+CREATE UNIQUE INDEX blocks_applied_idx ON evp.blocks (block_number) WHERE state = 'applied';
+CREATE INDEX blocks_not_empty_idx ON evp.blocks (block_number)
+    WHERE state IN ('noted', 'pending') AND (has_events OR NOT has_row);
+CREATE INDEX blocks_reverted_rows_idx ON evp.blocks (block_number) WHERE state = 'reverted' AND has_row;
+CREATE INDEX blocks_late_idx ON evp.blocks (block_number) WHERE late;
+
+-- The applied blocks and their counters, for operators and tests.
+CREATE VIEW evp.applied_blocks AS
+SELECT block_number, block_hash, events_applied, events_ignored, events_failed FROM evp.blocks WHERE state = 'applied';
 
 CREATE TABLE evp.vault_progress (
     vault_address varchar(66) PRIMARY KEY,
@@ -205,33 +237,6 @@ CREATE TABLE evp.lp_round_liquidity (
     lp_address varchar(66) NOT NULL,
     starting_liquidity numeric(78,0) NOT NULL,
     PRIMARY KEY (round_address, lp_address)
-);
-
--- Applied blocks that got events while evp.mode was async or off, for the worker to apply.
-CREATE TABLE evp.late_blocks (
-    block_number numeric(78,0) PRIMARY KEY
-);
-
--- Blocks with events but no row in starknet_blocks (SPEC 7.1: the Pitch Lake indexer writes
--- none for a vault's deployment block and for the blocks it catches up after a restart; a
--- block whose row follows in the same transaction is here until the row arrives). Applied at
--- their own number by src/catchup/rowless.rs; applied, or given a row, they leave.
-CREATE TABLE evp.rowless_blocks (
-    block_number numeric(78,0) NOT NULL,
-    block_hash varchar(66) NOT NULL,          -- normalised
-    -- The transaction that saw its events arrive without a row (the row may still follow in
-    -- it); NULL when it is known to have none.
-    noted_in xid8 DEFAULT pg_catalog.pg_current_xact_id(),
-    PRIMARY KEY (block_number, block_hash)
-);
-
--- Blocks the indexer reverted or deleted: their events are never applied again unless a row
--- with that hash comes back. A REVERTED row that the extension removes for its replacement
--- (SPEC 7.3) stays known here.
-CREATE TABLE evp.reverted_blocks (
-    block_number numeric(78,0) NOT NULL,
-    block_hash varchar(66) NOT NULL,          -- normalised
-    PRIMARY KEY (block_number, block_hash)
 );
 
 CREATE TABLE evp.failed_events (
@@ -254,13 +259,10 @@ SELECT pg_catalog.pg_extension_config_dump('public."Option_Buyers"', '');
 SELECT pg_catalog.pg_extension_config_dump('public."Bids"', '');
 SELECT pg_catalog.pg_extension_config_dump('public."Vault_Historic"', '');
 SELECT pg_catalog.pg_extension_config_dump('public."Liquidity_Providers_Historic"', '');
-SELECT pg_catalog.pg_extension_config_dump('evp.applied_blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.blocks', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.vault_progress', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.lp_round_liquidity', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.failed_events', '');
-SELECT pg_catalog.pg_extension_config_dump('evp.late_blocks', '');
-SELECT pg_catalog.pg_extension_config_dump('evp.rowless_blocks', '');
-SELECT pg_catalog.pg_extension_config_dump('evp.reverted_blocks', '');
 
 -- Notifications ({"operation", "payload": row} on vault_update, lp_update, or_update,
 -- ob_update and bids_update) are sent by the statement triggers of sql/journal.sql.
@@ -288,43 +290,31 @@ STABLE PARALLEL SAFE LANGUAGE sql AS $$
     SELECT lower(coalesce(current_setting(setting, true), 'on')) NOT IN ('off', 'false', 'no', '0')
 $$;
 
--- The blocks without a row that may be applied now: none is applied, reverted or a row at
--- their number, and no row can come for them any more: they lie below the applied tip, or
--- below a row (for a strict caller, the trigger path: seen from a later transaction than the
--- one that brought their events, whose rows may still be coming newest first). A function,
--- not a view: under pg_restore the indexer's tables do not exist yet when the extension is
--- created.
-CREATE FUNCTION evp.ready_rowless_blocks(strict boolean) RETURNS TABLE (block_number numeric, block_hash varchar)
-STABLE LANGUAGE sql AS $$
-    SELECT r.block_number, r.block_hash
-      FROM evp.rowless_blocks r,
-           (SELECT max(a.block_number) AS n FROM evp.applied_blocks a) tip,
-           (SELECT max(b.block_number) AS n FROM public.starknet_blocks b WHERE b.status <> 'REVERTED') newest
-     WHERE (r.block_number < tip.n
-            OR (r.block_number < newest.n
-                AND NOT (strict AND r.noted_in IS NOT DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned())))
-       AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = r.block_number)
-       AND NOT EXISTS (SELECT FROM evp.reverted_blocks x
-                        WHERE x.block_number = r.block_number AND x.block_hash = r.block_hash)
-       AND NOT EXISTS (SELECT FROM public.starknet_blocks b
-                        WHERE b.block_number = r.block_number AND b.status <> 'REVERTED')
-$$;
-
--- Notes the blocks without a row from the events table itself: at CREATE EXTENSION for the
--- history already there, and by evp_rebuild() (which makes the applied ones pending again).
-CREATE FUNCTION evp.note_rowless_blocks() RETURNS void
+-- The ledger completed from the indexer's tables: at CREATE EXTENSION for the history already
+-- there, and by evp_rebuild() (which makes the applied blocks pending again). Rows enter as
+-- pending (REVERTED ones as reverted); events as noted where their hash has no row, unless
+-- their number holds an applied block or a row of another hash (whose block it is).
+-- A function: under pg_restore the indexer's tables do not exist yet when the extension is
+-- created, and the ledger comes from the dump.
+CREATE FUNCTION evp.note_blocks() RETURNS void
 LANGUAGE sql AS $$
-    INSERT INTO evp.rowless_blocks (block_number, block_hash, noted_in)
-    SELECT DISTINCT e.block_number, evp.normalize_felt(e.block_hash), NULL::xid8 FROM public.events e
-     WHERE NOT EXISTS (SELECT FROM public.starknet_blocks b
-                        WHERE b.block_number = e.block_number
-                          AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(e.block_hash))
-       AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = e.block_number)
-    ON CONFLICT DO NOTHING
+    INSERT INTO evp.blocks (block_number, block_hash, state, has_row, parent_hash)
+    SELECT b.block_number, evp.normalize_felt(b.block_hash),
+           CASE WHEN b.status = 'REVERTED' THEN 'reverted' ELSE 'pending' END::evp.block_state, true,
+           evp.normalize_felt(b.parent_hash)
+      FROM public.starknet_blocks b
+    ON CONFLICT (block_number, block_hash) DO UPDATE SET has_row = true, parent_hash = EXCLUDED.parent_hash;
+    INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_events)
+    SELECT DISTINCT e.block_number, evp.normalize_felt(e.block_hash), 'noted'::evp.block_state, true
+      FROM public.events e
+     WHERE NOT EXISTS (SELECT FROM evp.blocks o
+                        WHERE o.block_number = e.block_number AND o.block_hash <> evp.normalize_felt(e.block_hash)
+                          AND (o.state = 'applied' OR (o.has_row AND o.state <> 'reverted')))
+    ON CONFLICT (block_number, block_hash) DO UPDATE SET has_events = true WHERE NOT x.has_events;
 $$;
 DO $$
 BEGIN
     IF current_setting('application_name') <> 'pg_restore' THEN
-        PERFORM evp.note_rowless_blocks();
+        PERFORM evp.note_blocks();
     END IF;
 END $$;

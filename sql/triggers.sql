@@ -13,39 +13,50 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- New events: those of a block without a row (yet) are noted in evp.rowless_blocks (SPEC 7.1:
--- a vault's deployment block and the indexer's catch-up blocks get none; a live block's row
--- follows in the same transaction and removes the note); those of an applied block belong to
--- it and are applied now. The Rust side is called only when there is something to apply.
+-- New events enter the ledger: a block of theirs with no entry is noted (SPEC 7.1: a vault's
+-- deployment block and the indexer's catch-up blocks get no row; a live block's row follows in
+-- the same transaction); an applied block of theirs is late (they belong to it). Not a block of
+-- their own where their number holds an applied block or a row of another hash. One statement,
+-- a conflict with nothing to change in the common case (the block's second event on). The Rust
+-- side is called only when there is something to apply: late events, or a noted block below
+-- the applied tip (a vault registered after later blocks were applied).
 CREATE FUNCTION evp.on_events_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     late numeric[];
-    noted boolean;
+    below_tip boolean;
 BEGIN
-    INSERT INTO evp.rowless_blocks (block_number, block_hash)
-    SELECT DISTINCT n.block_number, evp.normalize_felt(n.block_hash) FROM new_events n
-     WHERE NOT EXISTS (SELECT FROM public.starknet_blocks b
-                        WHERE b.block_number = n.block_number
-                          AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(n.block_hash))
-       AND NOT EXISTS (SELECT FROM evp.applied_blocks a WHERE a.block_number = n.block_number)
-    ON CONFLICT DO NOTHING;
-    noted := FOUND;
-    SELECT array_agg(DISTINCT n.block_number ORDER BY n.block_number) INTO late
-      FROM new_events n JOIN evp.applied_blocks a ON a.block_number = n.block_number
-     WHERE evp.normalize_felt(a.block_hash) = evp.normalize_felt(n.block_hash);
-    IF late IS NOT NULL OR (noted AND EXISTS (SELECT FROM evp.ready_rowless_blocks(true))) THEN
+    WITH noted AS (
+        INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_events, noted_in)
+        SELECT DISTINCT n.block_number, evp.normalize_felt(n.block_hash), 'noted'::evp.block_state, true,
+               pg_catalog.pg_current_xact_id()
+          FROM new_events n
+         WHERE NOT EXISTS (SELECT FROM evp.blocks o
+                            WHERE o.block_number = n.block_number AND o.block_hash <> evp.normalize_felt(n.block_hash)
+                              AND (o.state = 'applied' OR (o.has_row AND o.state <> 'reverted')))
+        ON CONFLICT (block_number, block_hash) DO UPDATE SET has_events = true, late = x.late OR x.state = 'applied'
+         WHERE NOT x.has_events OR x.state = 'applied'
+        RETURNING x.block_number, x.state)
+    SELECT array_agg(n.block_number ORDER BY n.block_number) FILTER (WHERE n.state = 'applied'),
+           coalesce(bool_or(n.state = 'noted'
+                            AND n.block_number < (SELECT max(a.block_number) FROM evp.blocks a WHERE a.state = 'applied')),
+                    false)
+      INTO late, below_tip
+      FROM noted n;
+    IF late IS NOT NULL OR below_tip THEN
         PERFORM evp.events_inserted(late);
     END IF;
     RETURN NULL;
 END $$;
 
--- The indexer says block (number, hash) is gone: remembered, so that its events are never
--- applied again unless a row with that hash comes back.
-CREATE FUNCTION evp.note_reverted(block_number numeric, block_hash text) RETURNS void
+-- The indexer says block (number, hash) is gone (its row deleted, or kept as REVERTED:
+-- row_kept): its events are never applied again unless a row with that hash comes back. Called
+-- once the block, if applied, is reverted.
+CREATE FUNCTION evp.note_reverted(block_number numeric, block_hash text, row_kept boolean) RETURNS void
 LANGUAGE sql AS $$
-    INSERT INTO evp.reverted_blocks (block_number, block_hash)
-    VALUES (block_number, evp.normalize_felt(block_hash)) ON CONFLICT DO NOTHING
+    INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row)
+    VALUES (block_number, evp.normalize_felt(block_hash), 'reverted', row_kept)
+    ON CONFLICT ON CONSTRAINT blocks_pkey DO UPDATE SET state = 'reverted', has_row = EXCLUDED.has_row, late = false
 $$;
 
 -- Reorgs arrive as DELETE FROM starknet_blocks or UPDATE … SET status = 'REVERTED'; an UPDATE
@@ -54,10 +65,10 @@ $$;
 CREATE FUNCTION evp.on_block_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM evp.note_reverted(OLD.block_number, OLD.block_hash);
     IF OLD.status IS DISTINCT FROM 'REVERTED' THEN
         PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
     END IF;
+    PERFORM evp.note_reverted(OLD.block_number, OLD.block_hash, false);
     RETURN NULL;
 END $$;
 
@@ -67,8 +78,9 @@ BEGIN
     IF OLD.status IS DISTINCT FROM 'REVERTED'
        AND (NEW.status = 'REVERTED' OR NEW.block_hash IS DISTINCT FROM OLD.block_hash
             OR NEW.block_number IS DISTINCT FROM OLD.block_number) THEN
-        PERFORM evp.note_reverted(OLD.block_number, OLD.block_hash);
         PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
+        PERFORM evp.note_reverted(OLD.block_number, OLD.block_hash,
+                                  NEW.block_number = OLD.block_number AND NEW.block_hash = OLD.block_hash);
     END IF;
     IF NEW.status IS DISTINCT FROM 'REVERTED' AND (OLD.status = 'REVERTED'
        OR NEW.block_hash IS DISTINCT FROM OLD.block_hash OR NEW.block_number IS DISTINCT FROM OLD.block_number) THEN

@@ -3,11 +3,13 @@
 //! The pipeline, one folder a stage:
 //! - [`decode`]: felts and event layouts → typed events (pure Rust, unit-tested without Postgres);
 //! - [`math`]: wide integers and the auction outcome (pure Rust);
+//! - `ledger`: the block ledger (`evp.blocks`) and its rules: which block goes next, and what a
+//!   block waits for;
 //! - `apply`: one block's events → output tables through cached SPI plans, in the calling
 //!   transaction;
 //! - `journal`: reverting applied blocks from the undo journal kept by `sql/journal.sql`;
-//! - `catchup`: which block goes next and when: block rows, blocks without a row, late events,
-//!   the indexer's `driver_events` queue, replays;
+//! - `catchup`: walking the ledger's queue as its rules say: block rows, blocks without a row,
+//!   late events, the indexer's `driver_events` queue, replays;
 //! - `worker`: the background worker for async mode and catch-up, woken by a latch at commit;
 //! - `api`: the SQL functions and trigger entry points, thin wrappers over the stages above;
 //! - `spi`, `error`, `guc`, `version`: cached plans and SPI helpers, errors for SQL callers, the
@@ -28,6 +30,7 @@ mod catchup;
 mod error;
 mod guc;
 mod journal;
+mod ledger;
 mod spi;
 #[cfg(any(test, feature = "pg_test"))]
 mod testing;

@@ -50,8 +50,8 @@ mod evp {
     const APPLIED_FROM: &str =
         "SELECT EXISTS (SELECT FROM evp.applied_blocks WHERE block_number >= $1::numeric)";
 
-    /// Called by the `starknet_blocks` insert trigger: in sync mode, applies the block now if
-    /// every earlier block is applied; otherwise it stays pending.
+    /// Called by the `starknet_blocks` insert trigger: the row enters the ledger; in sync mode
+    /// the block is applied now if the ledger's rules let it go, otherwise it stays pending.
     #[pg_extern]
     fn block_inserted(block_number: AnyNumeric) {
         if let Some(installed) = other_version() {
@@ -61,19 +61,23 @@ mod evp {
                 &format!("block {block_number} is applied after the update"),
             );
         }
+        let number = block_number.to_string();
         match MODE.get() {
-            Mode::Sync => serialized(|client| {
-                on_block_row(client, &block_number.to_string(), true);
+            Mode::Sync => serialized(|client| on_block_row(client, &number, true)),
+            // Only an entry in the ledger: no lock, so the indexer never waits for a batch. The
+            // worker is woken at commit.
+            Mode::Async | Mode::Off => Spi::connect_mut(|client| {
+                on_block_row(client, &number, false);
+                if MODE.get() == Mode::Async {
+                    wake_at_commit();
+                }
             }),
-            // The block row itself records that work is pending; the worker is woken at commit.
-            Mode::Async => wake_at_commit(),
-            Mode::Off => {}
         }
     }
 
-    /// Called by the `events` insert trigger with the already-applied blocks that got new
-    /// events (NULL when there are none but blocks without a row may be ready: see
-    /// sql/triggers.sql).
+    /// Called by the `events` insert trigger, which noted the new events in the ledger, with the
+    /// already-applied blocks that got new events (NULL when there are none but blocks without
+    /// a row may be ready: see sql/triggers.sql).
     #[pg_extern]
     fn events_inserted(block_numbers: Option<Vec<AnyNumeric>>) {
         let blocks: Vec<String> = block_numbers
@@ -88,13 +92,8 @@ mod evp {
         }
         match MODE.get() {
             Mode::Sync => serialized(|client| events_arrived(client, &blocks)),
-            // Recorded in evp.late_blocks for the worker (or evp_catchup()); blocks without a
-            // row are in evp.rowless_blocks already. Only a note for the worker: no lock, so
-            // the indexer never waits for a batch.
-            Mode::Async | Mode::Off => Spi::connect_mut(|client| {
-                record_late_blocks(client, blocks);
-                wake_at_commit();
-            }),
+            // The ledger holds them for the worker (or evp_catchup()).
+            Mode::Async | Mode::Off => wake_at_commit(),
         }
     }
 

@@ -1,8 +1,13 @@
-//! `evp.worker_status()`: the background worker's shared-memory state, for `evp_status()`
-//! (sql/status.sql); `evp.wake_worker()`, called by the install script.
+//! For `evp_status()` (sql/status.sql): `evp.worker_status()`, the background worker's
+//! shared-memory state, and `evp.waiting_for()`, what the ledger's rules say waits; and
+//! `evp.wake_worker()`, called by the install script.
 
+use crate::guc::{Mode, MODE};
+use crate::ledger::candidate;
+use crate::ledger::rules::{self, ModeSeen};
 use crate::worker::{preloaded, wake_at_commit, WorkerState, STATUS};
 use pgrx::prelude::*;
+use pgrx::spi::Spi;
 
 #[pg_schema]
 mod evp {
@@ -14,6 +19,20 @@ mod evp {
     #[pg_extern]
     fn wake_worker() {
         wake_at_commit();
+    }
+
+    /// What the lowest block not applied yet waits for, and the call that moves on (see
+    /// `ledger::rules::waiting_for`); NULL when nothing waits.
+    #[pg_extern]
+    fn waiting_for() -> Option<String> {
+        let mode = match MODE.get() {
+            Mode::Sync => ModeSeen::Sync,
+            Mode::Async => ModeSeen::Async,
+            Mode::Off => ModeSeen::Off,
+        };
+        Spi::connect_mut(|client| {
+            candidate(client, None).and_then(|q| rules::waiting_for(&q.candidate, mode))
+        })
     }
 
     /// One row: whether the library is preloaded, and the worker's pid, state, counters and

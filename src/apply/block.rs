@@ -32,22 +32,23 @@ macro_rules! block_events {
 const BLOCK_EVENTS_WITH_EMITTER: &str = block_events!("e.from_address::text");
 const BLOCK_EVENTS: &str = block_events!("NULL::text");
 
-/// Bookkeeping after a block (or its late events): per-vault last nonce, the block's counters,
-/// and its entry among the blocks without a row (if it is one: applied, it no longer waits).
+/// Bookkeeping after a block (or its late events): per-vault last nonce, and the block's state
+/// and counters in the ledger (applied; its late events, if these were, are; events of other
+/// hashes noted at its number are no block of their own).
 /// $1 block, $2 hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed.
 const BLOCK_DONE: &str = r#"
 WITH p AS (
     INSERT INTO evp.vault_progress (vault_address, last_nonce)
     SELECT v, n::bigint FROM unnest($3::text[], $4::text[]) AS t(v, n)
     ON CONFLICT (vault_address) DO UPDATE SET last_nonce = EXCLUDED.last_nonce),
-b AS (
-    INSERT INTO evp.applied_blocks (block_number, block_hash, events_applied, events_ignored, events_failed)
-    VALUES ($1::numeric, $2, $5::int, $6::int, $7::int)
-    ON CONFLICT (block_number) DO UPDATE
-       SET events_applied = evp.applied_blocks.events_applied + EXCLUDED.events_applied,
-           events_ignored = evp.applied_blocks.events_ignored + EXCLUDED.events_ignored,
-           events_failed = evp.applied_blocks.events_failed + EXCLUDED.events_failed)
-DELETE FROM evp.rowless_blocks WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2)"#;
+others AS (
+    DELETE FROM evp.blocks
+     WHERE block_number = $1::numeric AND block_hash <> evp.normalize_felt($2) AND state = 'noted')
+UPDATE evp.blocks
+   SET state = 'applied', late = false,
+       events_applied = events_applied + $5::int, events_ignored = events_ignored + $6::int,
+       events_failed = events_failed + $7::int
+ WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2)"#;
 
 /// Marks the rows written from now on as changes of block $1 (see sql/journal.sql); '' ends it.
 const JOURNAL_BLOCK: &str = "SELECT set_config('evp.applying_block', $1, true)";

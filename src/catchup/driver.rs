@@ -8,9 +8,9 @@
 //! no row. Rows are handled in `sequence_index` order and marked `is_processed`; a StartBlock
 //! whose block must wait for an earlier one stops the queue until next time.
 
-use super::rowless::FORGET;
-use super::{on_block_row, BlockOutcome};
+use super::{walk, Budget, Walked};
 use crate::journal::block_reverted;
+use crate::ledger::rules::Strictness;
 use crate::spi::{run, spi, value, Param};
 use pgrx::spi::SpiClient;
 
@@ -32,7 +32,7 @@ WITH q AS (
 head AS (
     SELECT d.id, d.type IN ('StartBlock', 'NewBlock')
                  AND evp.normalize_felt(d.block_hash) =
-                     (SELECT evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a
+                     (SELECT a.block_hash FROM evp.blocks a WHERE a.state = 'applied'
                        ORDER BY a.block_number DESC LIMIT 1) AS no_op
       FROM public.driver_events d, q
      WHERE d.sequence_index = q.first AND q.first = q.last AND NOT d.is_processed),
@@ -54,38 +54,49 @@ const MARK_PROCESSED: &str =
 /// still apply (one at or below the tip is applied, or will never be).
 const PENDING_BY_HASH: &str = r#"
 SELECT block_number::text AS n FROM public.starknet_blocks
- WHERE block_number > coalesce((SELECT max(block_number) FROM evp.applied_blocks), -1)
+ WHERE block_number > coalesce((SELECT max(a.block_number) FROM evp.blocks a WHERE a.state = 'applied'), -1)
    AND status <> 'REVERTED' AND evp.normalize_felt(block_hash) = evp.normalize_felt($1)
  ORDER BY block_number LIMIT 1"#;
+
+/// Whether block $1 still waits in the queue.
+const QUEUED: &str =
+    "SELECT EXISTS (SELECT FROM evp.blocks q WHERE q.state IN ('noted', 'pending') AND q.block_number = $1::numeric)";
 
 /// The applied block with hash $1, within the journal horizon $2 (older ones cannot be
 /// reverted anyway).
 const APPLIED_BY_HASH: &str = r#"
-SELECT block_number::text AS n FROM evp.applied_blocks
- WHERE block_number >= (SELECT max(block_number) FROM evp.applied_blocks) - $2::numeric
-   AND evp.normalize_felt(block_hash) = evp.normalize_felt($1)
- ORDER BY block_number DESC LIMIT 1"#;
+SELECT a.block_number::text AS n FROM evp.blocks a
+ WHERE a.state = 'applied'
+   AND a.block_number >= (SELECT max(t.block_number) FROM evp.blocks t WHERE t.state = 'applied') - $2::numeric
+   AND a.block_hash = evp.normalize_felt($1)
+ ORDER BY a.block_number DESC LIMIT 1"#;
+
+/// The indexer reverted the block with hash $1 (its RevertBlock notice): when that block has
+/// no row, only this remembers it (a row's revert is its UPDATE or DELETE: sql/triggers.sql).
+const FORGET: &str = r#"
+UPDATE evp.blocks SET state = 'reverted'
+ WHERE block_hash = evp.normalize_felt($1) AND state = 'noted'"#;
 
 /// A reverted block's row is marked REVERTED, as the Pitch Lake indexer itself does before its
 /// RevertBlock, for writers of the queue that do not, so that it is not applied again unless
 /// it comes back. The `starknet_blocks` trigger reverts it.
 const MARK_REVERTED: &str = r#"
 UPDATE public.starknet_blocks SET status = 'REVERTED'
- WHERE block_number >= coalesce((SELECT max(block_number) FROM evp.applied_blocks), 0) - $2::numeric
+ WHERE block_number >= coalesce((SELECT max(a.block_number) FROM evp.blocks a WHERE a.state = 'applied'), 0) - $2::numeric
    AND status <> 'REVERTED' AND evp.normalize_felt(block_hash) = evp.normalize_felt($1)"#;
 
 /// Handles the queue if the indexer's table exists (see `process_queue`).
-pub fn process_driver_events(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
+pub fn process_driver_events(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> Walked {
     if value::<bool>(client, QUEUE_EXISTS, &[]) != Some(true) {
-        return (0, 0);
+        return Walked::default();
     }
     process_queue(client, max_blocks)
 }
 
 /// Handles the queue, up to a StartBlock whose block must wait, or until its StartBlocks have
-/// applied `max_blocks`; returns the blocks and events they applied.
-pub fn process_queue(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i64, i64) {
-    let mut applied = (0, 0);
+/// applied `max_blocks`; returns what they applied.
+pub fn process_queue(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> Walked {
+    let mut applied = Walked::default();
     if value::<bool>(client, ONLY_TIP_START, &[]) != Some(true) {
         return applied;
     }
@@ -93,21 +104,17 @@ pub fn process_queue(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i6
         .map(|r| std::array::from_fn(|i| spi(r.get::<String>(i + 1))))
         .collect();
     for [id, kind, hash] in rows {
-        if max_blocks.is_some_and(|m| applied.0 >= m) {
+        if max_blocks.is_some_and(|m| applied.spent >= m) {
             break;
         }
         let hash = hash.unwrap_or_default();
         let handled = match kind.as_deref() {
             Some("StartBlock" | "NewBlock") => {
                 match value::<String>(client, PENDING_BY_HASH, &[hash.as_str().into()]) {
-                    Some(number) => match on_block_row(client, &number, false) {
-                        BlockOutcome::Applied { events, .. } => {
-                            applied = (applied.0 + 1, applied.1 + events);
-                            true
-                        }
-                        BlockOutcome::Pending => false,
-                        BlockOutcome::Skipped => true,
-                    },
+                    Some(number) => {
+                        applied.add(start_block(client, &number));
+                        value::<bool>(client, QUEUED, &[number.into()]) != Some(true)
+                    }
                     None => true,
                 }
             }
@@ -126,6 +133,16 @@ pub fn process_queue(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> (i6
         spi(run(client, MARK_PROCESSED, &[id.into()]));
     }
     applied
+}
+
+/// StartBlock of pending block row `number`: the queue up to it in number order, over gaps
+/// (the blocks between got no row in the indexer's catch-up), then the blocks that waited for it.
+fn start_block(client: &mut SpiClient<'_>, number: &str) -> Walked {
+    let mut walked = walk(client, Strictness::OverGaps, Budget::ALL, Some(number));
+    if walked.blocks > 0 {
+        walked.add(walk(client, Strictness::Strict, Budget::ALL, None));
+    }
+    walked
 }
 
 /// RevertBlock: a row with that hash is marked REVERTED (its trigger reverts it); a block

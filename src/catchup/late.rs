@@ -1,5 +1,6 @@
 //! Events that arrive after their block was applied (they belong to that block): applied at
-//! once in sync mode, noted in `evp.late_blocks` for the worker or `evp_catchup()` otherwise.
+//! once in sync mode; otherwise the `events` trigger marks the block `late` in the ledger for
+//! the worker or `evp_catchup()`.
 //! One that lands before events of its vault already applied (its nonce is not above the
 //! vault's last) keeps nonce order only by reprocessing from its block.
 
@@ -8,11 +9,13 @@ use crate::apply::{apply_events, events_have_emitter, BlockCtx};
 use crate::spi::{run, spi};
 use pgrx::spi::SpiClient;
 
+/// Notes late events for the update, under the objects of an older version (0.1.0 and 0.2.0
+/// have `evp.late_blocks`): see `crate::version`.
 const RECORD_LATE: &str = r#"
 INSERT INTO evp.late_blocks (block_number) SELECT unnest($1::text[])::numeric ON CONFLICT DO NOTHING"#;
 
 const TAKE_LATE: &str = r#"
-WITH t AS (DELETE FROM evp.late_blocks RETURNING block_number)
+WITH t AS (UPDATE evp.blocks SET late = false WHERE late RETURNING block_number)
 SELECT t.block_number::text AS n FROM t ORDER BY t.block_number"#;
 
 /// The applied block $1: its hash, its row's timestamp (none for a block without a row),
@@ -21,18 +24,18 @@ SELECT t.block_number::text AS n FROM t ORDER BY t.block_number"#;
 /// ignored or failed (they arrived after later events of their vault had been applied).
 const LATE_STATE: &str = concat!(
     r#"
-SELECT a.block_hash, b.timestamp::text, "#,
+SELECT a.block_hash AS hash, b.timestamp::text AS timestamp, "#,
     events_have_emitter!(),
-    r#",
+    r#" AS events_have_emitter,
        (SELECT count(*) FROM public.events e
           JOIN evp.vault_progress p ON p.vault_address = evp.normalize_felt(e.vault_address)
          WHERE e.block_number = a.block_number
-           AND evp.normalize_felt(e.block_hash) = evp.normalize_felt(a.block_hash)
-           AND e.event_nonce <= p.last_nonce) > a.events_applied + a.events_ignored + a.events_failed
-  FROM evp.applied_blocks a
+           AND evp.normalize_felt(e.block_hash) = a.block_hash
+           AND e.event_nonce <= p.last_nonce) > a.events_applied + a.events_ignored + a.events_failed AS passed_over
+  FROM evp.blocks a
   LEFT JOIN public.starknet_blocks b
-         ON b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(a.block_hash)
- WHERE a.block_number = $1::numeric"#
+         ON a.has_row AND b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = a.block_hash
+ WHERE a.block_number = $1::numeric AND a.state = 'applied'"#
 );
 
 /// Applies the events of applied block `number` that arrived after it.
@@ -41,30 +44,31 @@ pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) {
     let Some(row) = table.into_iter().next() else {
         return;
     };
-    let Some(hash) = spi(row.get::<String>(1)) else {
+    let Some(hash) = spi(row.get_by_name::<String, _>("hash")) else {
         return;
     };
-    if spi(row.get::<bool>(4)).unwrap_or(false) {
+    if spi(row.get_by_name::<bool, _>("passed_over")).unwrap_or(false) {
         reprocess(client, number);
         return;
     }
     let block = BlockCtx {
         number: number.to_owned(),
         hash,
-        timestamp: spi(row.get(2)),
-        events_have_emitter: spi(row.get::<bool>(3)).unwrap_or(false),
+        timestamp: spi(row.get_by_name("timestamp")),
+        events_have_emitter: spi(row.get_by_name::<bool, _>("events_have_emitter"))
+            .unwrap_or(false),
     };
     apply_events(client, &block);
 }
 
-/// Notes blocks whose late events are left to the worker or `evp_catchup()`.
+/// Notes blocks whose late events are left to the update (under an older version's objects).
 pub fn record_late_blocks(client: &mut SpiClient<'_>, blocks: Vec<String>) {
     if !blocks.is_empty() {
         spi(run(client, RECORD_LATE, &[blocks.into()]));
     }
 }
 
-/// Applies the late events noted in async mode (or while the mode was off), in block order.
+/// Applies the late events marked in async mode (or while the mode was off), in block order.
 pub fn apply_noted(client: &mut SpiClient<'_>) {
     let late: Vec<String> = spi(run(client, TAKE_LATE, &[]))
         .filter_map(|r| spi(r.get(1)))

@@ -8,9 +8,9 @@ use pgrx::spi::SpiClient;
 /// Every table the apply path writes, and the journal: what `evp_rebuild()` clears.
 const CLEAR_STATE: &str = "SELECT evp.clear_state()";
 
-/// The blocks without a row, noted again from the `events` table (clearing the state made
-/// the applied ones pending).
-const NOTE_ROWLESS: &str = "SELECT evp.note_rowless_blocks()";
+/// The ledger completed from the indexer's tables (clearing the state made the applied blocks
+/// pending again).
+const NOTE_BLOCKS: &str = "SELECT evp.note_blocks()";
 
 /// Reverts down to `from`, then applies the pending blocks again; falls back to a rebuild when
 /// the journal no longer reaches `from`. Returns the events applied.
@@ -25,6 +25,6 @@ pub fn reprocess(client: &mut SpiClient<'_>, from: &str) -> i64 {
 /// Clears all state and applies every block again, in order. Returns the events applied.
 pub fn rebuild(client: &mut SpiClient<'_>) -> i64 {
     spi(run(client, CLEAR_STATE, &[]));
-    spi(run(client, NOTE_ROWLESS, &[]));
+    spi(run(client, NOTE_BLOCKS, &[]));
     catch_up(client, Budget::ALL, true).events
 }

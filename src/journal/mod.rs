@@ -16,37 +16,23 @@ use pgrx::spi::SpiClient;
 /// Applied blocks at or above $1, newest first, and whether their journal is still there (they
 /// lie above the pruned part: sql/journal.sql).
 const APPLIED_FROM: &str = r#"
-SELECT a.block_number::text AS n, a.block_number > coalesce((SELECT p.pruned_upto FROM evp.journal_pruned p), -1)
-  FROM evp.applied_blocks a WHERE a.block_number >= $1::numeric ORDER BY a.block_number DESC"#;
+SELECT a.block_number::text AS n, a.block_number > coalesce((SELECT p.pruned_upto FROM evp.journal_pruned p), -1) AS journaled
+  FROM evp.blocks a WHERE a.state = 'applied' AND a.block_number >= $1::numeric ORDER BY a.block_number DESC"#;
 
 const REVERT_BLOCK: &str = "SELECT evp.revert_block($1::numeric)";
 
 /// Whether block $1 is applied with hash $2.
 const APPLIED_WITH_HASH: &str = r#"
-SELECT EXISTS (SELECT FROM evp.applied_blocks
-                WHERE block_number = $1::numeric AND evp.normalize_felt(block_hash) = evp.normalize_felt($2))"#;
+SELECT EXISTS (SELECT FROM evp.blocks
+                WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2) AND state = 'applied')"#;
 
-/// The applied blocks without a row at or above $1 (SPEC 7.1) wait again once reverted, as
-/// reverted rows do; not those the indexer reverted (see `FORK_GONE`).
-const RENOTE_ROWLESS: &str = r#"
-INSERT INTO evp.rowless_blocks (block_number, block_hash, noted_in)
-SELECT a.block_number, evp.normalize_felt(a.block_hash), NULL FROM evp.applied_blocks a
- WHERE a.block_number >= $1::numeric
-   AND NOT EXISTS (SELECT FROM public.starknet_blocks b
-                    WHERE b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(a.block_hash))
-   AND NOT EXISTS (SELECT FROM evp.reverted_blocks x
-                    WHERE x.block_number = a.block_number AND x.block_hash = evp.normalize_felt(a.block_hash))
-ON CONFLICT DO NOTHING"#;
-
-/// The indexer reverted block $1: the applied blocks without a row above it were built on it
-/// and are gone with it, for good.
+/// The indexer reverted block $1: the applied blocks without a row from it up were built on it
+/// and are gone with it, for good (their journal is still reverted: `REVERT_BLOCK` undoes a
+/// number, whatever its state says). Reverted blocks with a row wait again (their rows are the
+/// indexer's to revert), as do blocks without a row that `evp_revert_to()` reverts.
 const FORK_GONE: &str = r#"
-INSERT INTO evp.reverted_blocks (block_number, block_hash)
-SELECT a.block_number, evp.normalize_felt(a.block_hash) FROM evp.applied_blocks a
- WHERE a.block_number >= $1::numeric
-   AND NOT EXISTS (SELECT FROM public.starknet_blocks b
-                    WHERE b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = evp.normalize_felt(a.block_hash))
-ON CONFLICT DO NOTHING"#;
+UPDATE evp.blocks SET state = 'reverted'
+ WHERE block_number >= $1::numeric AND state = 'applied' AND NOT has_row"#;
 
 /// The journal pruning that applying blocks $1 to $2 one by one does: at the last multiple of
 /// the prune step $3 among them, up to $4 (the horizon) behind it.
@@ -96,8 +82,8 @@ fn prunes(first: &str, last: &str, step: i32) -> bool {
 pub fn applied_from(client: &mut SpiClient<'_>, first: &str) -> Result<Vec<String>, String> {
     let mut blocks = Vec::new();
     for row in spi(run(client, APPLIED_FROM, &[first.into()])) {
-        let number: String = spi(row.get(1)).unwrap_or_default();
-        if !spi(row.get::<bool>(2)).unwrap_or(false) {
+        let number: String = spi(row.get_by_name("n")).unwrap_or_default();
+        if !spi(row.get_by_name::<bool, _>("journaled")).unwrap_or(false) {
             return Err(number);
         }
         blocks.push(number);
@@ -107,7 +93,14 @@ pub fn applied_from(client: &mut SpiClient<'_>, first: &str) -> Result<Vec<Strin
 
 /// Reverts every applied block at or above `first`, newest first. Returns how many.
 pub fn revert_from(client: &mut SpiClient<'_>, first: &str) -> i64 {
-    let blocks = applied_from(client, first).unwrap_or_else(|pruned| {
+    let blocks = revertible_from(client, first);
+    revert(client, &blocks)
+}
+
+/// The applied blocks at or above `first`, newest first; an error when one of them can no
+/// longer be reverted.
+fn revertible_from(client: &mut SpiClient<'_>, first: &str) -> Vec<String> {
+    applied_from(client, first).unwrap_or_else(|pruned| {
         raise_with_hint(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!(
@@ -116,9 +109,12 @@ pub fn revert_from(client: &mut SpiClient<'_>, first: &str) -> i64 {
             ),
             "Remove the blocks from their table and run evp_rebuild(); raise evp.journal_horizon to keep deeper journals.",
         )
-    });
-    spi(run(client, RENOTE_ROWLESS, &[first.into()]));
-    for number in &blocks {
+    })
+}
+
+/// Reverts `blocks`, in the order given (newest first). Returns how many.
+fn revert(client: &mut SpiClient<'_>, blocks: &[String]) -> i64 {
+    for number in blocks {
         spi(run(client, REVERT_BLOCK, &[number.clone().into()]));
     }
     blocks.len() as i64
@@ -128,8 +124,9 @@ pub fn revert_from(client: &mut SpiClient<'_>, first: &str) -> i64 {
 /// notice): if that block is applied, it and every newer applied block are reverted.
 pub fn block_reverted(client: &mut SpiClient<'_>, number: &str, hash: &str) {
     if value::<bool>(client, APPLIED_WITH_HASH, &[number.into(), hash.into()]) == Some(true) {
+        let blocks = revertible_from(client, number);
         spi(run(client, FORK_GONE, &[number.into()]));
-        revert_from(client, number);
+        revert(client, &blocks);
     }
 }
 

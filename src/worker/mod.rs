@@ -8,8 +8,9 @@
 mod status;
 
 use crate::apply::error_report;
-use crate::catchup::{catch_up, rows_waiting, Budget};
+use crate::catchup::{catch_up, Budget};
 use crate::guc::{self, Mode};
+use crate::ledger::rows_waiting;
 use crate::spi::{lock, run, spi};
 use crate::version;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};

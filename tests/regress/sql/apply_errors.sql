@@ -61,8 +61,8 @@ SELECT event_nonce, event_name, sqlstate, reason FROM evp.failed_events ORDER BY
 SELECT * FROM t.balances();
 SELECT block_number, events_applied, events_ignored, events_failed FROM evp.applied_blocks ORDER BY 1;
 
--- A block whose predecessor is not applied stays pending: block 3 arrives while evp.mode is
--- off, block 4 then waits for it; evp_catchup() applies both, in order.
+-- A block arrives while evp.mode is off: it stays pending until the next walk of the ledger's
+-- queue, here block 4's trigger, which applies both, in order (evp_catchup() finds nothing).
 SET evp.mode = off;
 SELECT t.liquidity(3, 'Deposit', '0xf', 3, 3, 10);
 SELECT t.block(3);

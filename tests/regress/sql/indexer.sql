@@ -75,7 +75,7 @@ SELECT t.liquidity(103, 'Deposit', '0xb', 7, 7, 107), t.block(103);
 SELECT t.liquidity(104, 'Withdrawal', '0xa', 50, 50, 57), t.block(104);
 SELECT block_number, status, block_hash = t.hash(block_number::int) AS new_fork FROM starknet_blocks
  WHERE block_number > 102 ORDER BY 1;
-SELECT block_number, block_hash = t.felt(block_number * 7919) AS old_fork_hash FROM evp.reverted_blocks ORDER BY 1;
+SELECT block_number, block_hash = t.felt(block_number * 7919) AS old_fork_hash FROM evp.blocks WHERE state = 'reverted' ORDER BY 1;
 SELECT block_number, event_nonce, event_name, block_hash = t.hash(block_number::int) AS canonical FROM events
  WHERE vault_address = '0xa11' AND block_number > 102 ORDER BY event_nonce;
 SELECT vault_address, last_nonce FROM evp.vault_progress ORDER BY 1;
@@ -134,7 +134,7 @@ SELECT t.revert(111);
 SELECT last_applied_block, t.same_as(110) AS same_as_after_110,
        (SELECT unlocked_balance FROM "Liquidity_Providers" WHERE address = '0xc') AS lp_0xc FROM evp_status;
 SELECT evp_catchup() AS applied;
-SELECT block_number FROM evp.reverted_blocks WHERE block_number > 110 ORDER BY 1;
+SELECT block_number FROM evp.blocks WHERE state = 'reverted' AND block_number > 110 ORDER BY 1;
 SELECT * FROM t.queue();
 -- A rebuild replays rows and blocks without a row in number order and ends in the same state.
 SELECT evp_rebuild() AS events_applied, t.same_as(110) AS same_state;

@@ -1,0 +1,120 @@
+//! The block ledger, `evp.blocks` (sql/schema.sql): every block the extension knows, by number
+//! and hash, with its state (noted, pending, applied, reverted), whether the indexer wrote a
+//! row for it, and the transaction that noted its events. The triggers keep it current
+//! (sql/triggers.sql, and `row_arrived` here); `rules` decides what goes next from the
+//! candidate this module reads, for the walk and for `evp_status()` alike.
+
+pub mod rules;
+
+use crate::apply::events_have_emitter;
+use crate::spi::{run, spi, value};
+use pgrx::spi::SpiClient;
+use rules::Candidate;
+
+/// The candidate: the lowest block of the queue (noted or pending), at or below $1 if given,
+/// and what the rules need around it. A row at or below the applied tip is passed over: it was
+/// refused when it arrived in sync mode, and waits for a revert otherwise. One step of the queue's index; the tip one step of the
+/// applied blocks' index; the REVERTED rows between them a short range of the key.
+const CANDIDATE: &str = concat!(
+    r#"
+WITH tip AS (
+    SELECT a.block_number AS n, a.block_hash AS h FROM evp.blocks a
+     WHERE a.state = 'applied' ORDER BY a.block_number DESC LIMIT 1),
+c AS (
+    SELECT q.block_number, q.block_hash, q.has_row, q.has_events, q.parent_hash, q.noted_in
+      FROM evp.blocks q LEFT JOIN tip ON true
+     WHERE q.state IN ('noted', 'pending') AND ($1::numeric IS NULL OR q.block_number <= $1::numeric)
+       AND NOT (q.has_row AND coalesce(q.block_number <= tip.n, false))
+     ORDER BY q.block_number, q.block_hash LIMIT 1)
+SELECT c.block_number::text AS number, c.block_hash AS hash, c.has_row, c.has_events, c.parent_hash,
+       tip.n::text AS tip, tip.h AS tip_hash,
+       coalesce(c.block_number <= tip.n, false) AS at_or_below_tip,
+       coalesce(c.block_number = tip.n + 1, true) AS next_number,
+       (SELECT max(x.block_number) FROM evp.blocks x
+         WHERE x.state = 'reverted' AND x.has_row
+           AND x.block_number > coalesce(tip.n, -1) AND x.block_number < c.block_number)::text AS reverted_row_before,
+       coalesce((SELECT max(r.block_number) FROM evp.blocks r WHERE r.state IN ('noted', 'pending') AND r.has_row)
+                > c.block_number, false) AS row_above,
+       coalesce(c.noted_in = pg_catalog.pg_current_xact_id_if_assigned(), false) AS noted_here,
+       (SELECT b.timestamp::text FROM public.starknet_blocks b
+         WHERE c.has_row AND b.block_number = c.block_number
+           AND evp.normalize_felt(b.block_hash) = c.block_hash) AS timestamp,
+       "#,
+    events_have_emitter!(),
+    r#" AS events_have_emitter
+  FROM c LEFT JOIN tip ON true"#
+);
+
+/// Block row $1 arrived (inserted, or back from REVERTED): its entry is pending (or reverted,
+/// for a REVERTED row), with its parent; a block applied without a row keeps its state; a hash
+/// reverted before is back. The number is one with a row: the events of other hashes noted
+/// there are not a block of their own.
+const ROW_ARRIVED: &str = r#"
+WITH r AS (
+    SELECT b.block_number, evp.normalize_felt(b.block_hash) AS hash, evp.normalize_felt(b.parent_hash) AS parent,
+           b.status = 'REVERTED' AS reverted
+      FROM public.starknet_blocks b WHERE b.block_number = $1::numeric),
+others AS (
+    DELETE FROM evp.blocks x USING r
+     WHERE NOT r.reverted AND x.block_number = r.block_number AND x.block_hash <> r.hash AND x.state = 'noted')
+INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row, parent_hash)
+SELECT r.block_number, r.hash, CASE WHEN r.reverted THEN 'reverted' ELSE 'pending' END::evp.block_state, true, r.parent
+  FROM r
+ON CONFLICT (block_number, block_hash) DO UPDATE
+   SET has_row = true, parent_hash = EXCLUDED.parent_hash,
+       state = CASE WHEN x.state IN ('noted', 'reverted') THEN EXCLUDED.state ELSE x.state END
+RETURNING (SELECT max(a.block_number)::text FROM evp.blocks a WHERE a.state = 'applied'
+            HAVING x.state = 'pending' AND x.block_number <= max(a.block_number)) AS tip_at_or_above"#;
+
+/// Whether block rows wait in the queue (for a predecessor, a REVERTED row's replacement, or a
+/// batch to come).
+const ROWS_WAITING: &str =
+    "SELECT EXISTS (SELECT FROM evp.blocks q WHERE q.state IN ('noted', 'pending') AND q.has_row)";
+
+/// The lowest block of the queue, at or below `through` if given (see `CANDIDATE`).
+pub fn candidate(client: &mut SpiClient<'_>, through: Option<&str>) -> Option<Queued> {
+    let table = spi(run(client, CANDIDATE, &[through.map(str::to_owned).into()]));
+    let row = table.into_iter().next()?;
+    let text = |name: &str| spi(row.get_by_name::<String, _>(name));
+    let flag = |name: &str| spi(row.get_by_name::<bool, _>(name)).unwrap_or(false);
+    Some(Queued {
+        candidate: Candidate {
+            number: text("number")?,
+            hash: text("hash")?,
+            has_row: flag("has_row"),
+            parent_hash: text("parent_hash"),
+            tip: text("tip"),
+            tip_hash: text("tip_hash"),
+            at_or_below_tip: flag("at_or_below_tip"),
+            next_number: flag("next_number"),
+            reverted_row_before: text("reverted_row_before"),
+            row_above: flag("row_above"),
+            noted_here: flag("noted_here"),
+        },
+        has_events: flag("has_events"),
+        timestamp: text("timestamp"),
+        events_have_emitter: flag("events_have_emitter"),
+    })
+}
+
+/// The candidate, and what applying it needs.
+pub struct Queued {
+    pub candidate: Candidate,
+    /// Whether events were ever noted for it (if not, it is empty).
+    pub has_events: bool,
+    /// Its row's timestamp; `None` for a block without a row.
+    pub timestamp: Option<String>,
+    /// Whether the indexer's `events` table has the optional `from_address` column.
+    pub events_have_emitter: bool,
+}
+
+/// Block row `number` arrived: its entry in the ledger (see `ROW_ARRIVED`); the applied tip
+/// when the row lies at or below it, where it cannot be applied.
+pub fn row_arrived(client: &mut SpiClient<'_>, number: &str) -> Option<String> {
+    value::<String>(client, ROW_ARRIVED, &[number.into()])
+}
+
+/// Whether block rows wait in the queue (see `ROWS_WAITING`).
+pub fn rows_waiting(client: &mut SpiClient<'_>) -> bool {
+    value::<bool>(client, ROWS_WAITING, &[]) == Some(true)
+}
