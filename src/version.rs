@@ -45,6 +45,18 @@ pub fn other_version() -> Option<String> {
     }
 }
 
+/// Whether this runs in an earlier step of an update through several versions (0.1.0 to 0.3.0
+/// runs 0.1.0--0.2.0's script, then 0.2.0--0.3.0's): PostgreSQL sets the extension's version to
+/// each step's target before it runs the step's script, so a script before the last meets
+/// another version than the library's. What such a script asks of the library, its closing
+/// catch-up, is left to the last step's script, which runs under the library's version.
+pub fn earlier_update_step() -> bool {
+    // SAFETY: a plain read of a backend global, which PostgreSQL sets while it runs an
+    // extension's script.
+    let in_script = unsafe { pg_sys::creating_extension };
+    in_script && other_version().is_some()
+}
+
 /// At commit, not now: the match may be the update's own, in its script's catch-up or later
 /// in its transaction, which can still roll back.
 fn remember_at_commit() {
