@@ -3,7 +3,7 @@
 -- functions with their security and settings, comments, grants), the triggers and the index
 -- it made on the indexer's tables, and its pg_extension_config_dump entries. Two databases
 -- whose lines are equal have the same extension schema (tests/integration/upgrade.sh compares
--- an updated 0.1.0 with a fresh install).
+-- an updated older version with a fresh install).
 WITH ext AS (
     SELECT oid FROM pg_extension WHERE extname = 'event_processor'
 ),
