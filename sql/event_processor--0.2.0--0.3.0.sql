@@ -6,7 +6,273 @@
 -- both scripts) with a fresh install (tests/integration/upgrade.sh).
 \echo Use "ALTER EXTENSION event_processor UPDATE" to load this file. \quit
 
--- 0.3.0's changes to the objects go here, above the catch-up: it runs 0.3.0's statements.
+-- 1. The block ledger (sql/schema.sql) replaces evp.applied_blocks, evp.late_blocks,
+-- evp.rowless_blocks and evp.reverted_blocks: each of their rows becomes an entry, the rows of
+-- starknet_blocks not applied yet become pending entries.
+CREATE TYPE evp.block_state AS ENUM ('noted', 'pending', 'applied', 'reverted');
+
+CREATE TABLE evp.blocks (
+    block_number numeric(78,0) NOT NULL,
+    block_hash varchar(66) NOT NULL,
+    state evp.block_state NOT NULL,
+    has_row boolean NOT NULL DEFAULT false,       -- a row with this hash is in starknet_blocks (REVERTED too)
+    has_events boolean NOT NULL DEFAULT false,    -- events with this hash were inserted (if not, it is empty)
+    parent_hash varchar(66),                      -- its row's, normalised
+    -- The transaction that noted its events (its rows may still be coming, newest first).
+    noted_in xid8,
+    late boolean NOT NULL DEFAULT false,          -- applied; events arrived after it, not applied yet
+    events_applied integer NOT NULL DEFAULT 0,
+    events_ignored integer NOT NULL DEFAULT 0,    -- not Pitch Lake events (an option token's Transfer, say)
+    events_failed integer NOT NULL DEFAULT 0,     -- skipped under evp.on_error = 'skip'
+    PRIMARY KEY (block_number, block_hash)
+);
+CREATE INDEX blocks_queue_idx ON evp.blocks (block_number, block_hash) WHERE state IN ('noted', 'pending');
+CREATE UNIQUE INDEX blocks_applied_idx ON evp.blocks (block_number) WHERE state = 'applied';
+CREATE INDEX blocks_not_empty_idx ON evp.blocks (block_number)
+    WHERE state IN ('noted', 'pending') AND (has_events OR NOT has_row);
+CREATE INDEX blocks_reverted_rows_idx ON evp.blocks (block_number) WHERE state = 'reverted' AND has_row;
+CREATE INDEX blocks_late_idx ON evp.blocks (block_number) WHERE late;
+SELECT pg_catalog.pg_extension_config_dump('evp.blocks', '');
+
+-- Applied blocks first (a hash once reverted and back is applied), then what the indexer
+-- reverted, the rows not applied, and the blocks without a row.
+INSERT INTO evp.blocks (block_number, block_hash, state, late, events_applied, events_ignored, events_failed)
+SELECT a.block_number, evp.normalize_felt(a.block_hash), 'applied',
+       EXISTS (SELECT FROM evp.late_blocks l WHERE l.block_number = a.block_number),
+       a.events_applied, a.events_ignored, a.events_failed
+  FROM evp.applied_blocks a;
+INSERT INTO evp.blocks (block_number, block_hash, state)
+SELECT x.block_number, x.block_hash, 'reverted' FROM evp.reverted_blocks x
+ON CONFLICT DO NOTHING;
+INSERT INTO evp.blocks (block_number, block_hash, state)
+SELECT b.block_number, evp.normalize_felt(b.block_hash),
+       CASE WHEN b.status = 'REVERTED' THEN 'reverted' ELSE 'pending' END::evp.block_state
+  FROM public.starknet_blocks b
+ON CONFLICT DO NOTHING;
+INSERT INTO evp.blocks (block_number, block_hash, state, noted_in)
+SELECT r.block_number, r.block_hash, 'noted', r.noted_in FROM evp.rowless_blocks r
+ON CONFLICT DO NOTHING;
+-- Which have a row, their parents, which have events.
+UPDATE evp.blocks x SET has_row = true, parent_hash = evp.normalize_felt(b.parent_hash)
+  FROM public.starknet_blocks b
+ WHERE b.block_number = x.block_number AND evp.normalize_felt(b.block_hash) = x.block_hash;
+UPDATE evp.blocks x SET has_events = true
+ WHERE EXISTS (SELECT FROM public.events e
+                WHERE e.block_number = x.block_number AND evp.normalize_felt(e.block_hash) = x.block_hash);
+
+ALTER EXTENSION event_processor DROP TABLE evp.applied_blocks;
+DROP TABLE evp.applied_blocks;
+ALTER EXTENSION event_processor DROP TABLE evp.late_blocks;
+DROP TABLE evp.late_blocks;
+DROP FUNCTION evp.ready_rowless_blocks(boolean);
+DROP FUNCTION evp.note_rowless_blocks();
+ALTER EXTENSION event_processor DROP TABLE evp.rowless_blocks;
+DROP TABLE evp.rowless_blocks;
+ALTER EXTENSION event_processor DROP TABLE evp.reverted_blocks;
+DROP TABLE evp.reverted_blocks;
+
+-- The applied blocks and their counters, for operators and tests.
+CREATE VIEW evp.applied_blocks AS
+SELECT block_number, block_hash, events_applied, events_ignored, events_failed FROM evp.blocks WHERE state = 'applied';
+
+-- The ledger completed from the indexer's tables: at CREATE EXTENSION for the history already
+-- there, and by evp_rebuild() (which makes the applied blocks pending again). Rows enter as
+-- pending (REVERTED ones as reverted); events as noted where their hash has no row, unless
+-- their number holds an applied block or a row of another hash (whose block it is).
+-- A function: under pg_restore the indexer's tables do not exist yet when the extension is
+-- created, and the ledger comes from the dump.
+CREATE FUNCTION evp.note_blocks() RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO evp.blocks (block_number, block_hash, state, has_row, parent_hash)
+    SELECT b.block_number, evp.normalize_felt(b.block_hash),
+           CASE WHEN b.status = 'REVERTED' THEN 'reverted' ELSE 'pending' END::evp.block_state, true,
+           evp.normalize_felt(b.parent_hash)
+      FROM public.starknet_blocks b
+    ON CONFLICT (block_number, block_hash) DO UPDATE SET has_row = true, parent_hash = EXCLUDED.parent_hash;
+    INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_events)
+    SELECT DISTINCT e.block_number, evp.normalize_felt(e.block_hash), 'noted'::evp.block_state, true
+      FROM public.events e
+     WHERE NOT EXISTS (SELECT FROM evp.blocks o
+                        WHERE o.block_number = e.block_number AND o.block_hash <> evp.normalize_felt(e.block_hash)
+                          AND (o.state = 'applied' OR (o.has_row AND o.state <> 'reverted')))
+    ON CONFLICT (block_number, block_hash) DO UPDATE SET has_events = true WHERE NOT x.has_events;
+$$;
+
+-- 2. Reverting and clearing (sql/journal.sql): the generated statements of 0.2.0's
+-- evp.revert_block() and evp.clear_state() become evp.revert_journal() and
+-- evp.clear_journaled() as they are (the journaled tables have not changed), and the two are
+-- written by hand around them, with the ledger.
+DO $$
+DECLARE
+    revert_sql text := substring((SELECT prosrc FROM pg_proc WHERE oid = 'evp.revert_block(numeric)'::regprocedure)
+                                 FROM 'PERFORM evp\.notify_next_round\(\);(.*)\n    DELETE FROM evp\.applied_blocks');
+    clear_sql text := substring((SELECT prosrc FROM pg_proc WHERE oid = 'evp.clear_state()'::regprocedure)
+                                FROM 'DELETE FROM evp\.journal_pruned;(.*)\n$');
+BEGIN
+    EXECUTE format($f$
+CREATE FUNCTION evp.revert_journal(blk numeric) RETURNS void LANGUAGE plpgsql AS $body$
+BEGIN%s
+END $body$ $f$, revert_sql);
+    EXECUTE format($f$
+CREATE FUNCTION evp.clear_journaled() RETURNS void LANGUAGE sql AS $body$%s
+$body$ $f$, clear_sql);
+END $$;
+DROP FUNCTION evp.revert_block(numeric);
+DROP FUNCTION evp.clear_state();
+
+-- Undoes one applied block: its journal, its history, its state in the ledger (pending again,
+-- or noted for a block without a row).
+CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM evp.notify_next_round();
+    PERFORM evp.revert_journal(blk);
+    UPDATE evp.blocks SET state = CASE WHEN has_row THEN 'pending' ELSE 'noted' END::evp.block_state,
+           noted_in = NULL, late = false, events_applied = 0, events_ignored = 0, events_failed = 0
+     WHERE block_number = blk AND state = 'applied';
+    DELETE FROM public."Vault_Historic" WHERE block_number = blk;
+    DELETE FROM public."Liquidity_Providers_Historic" WHERE block_number = blk;
+END $$;
+
+-- DELETE, not TRUNCATE: TRUNCATE's ACCESS EXCLUSIVE lock would deadlock with an indexer
+-- session that read a state table before waiting for the extension's lock, block every reader
+-- until the rebuild commits, and show readers with an older snapshot empty tables.
+CREATE FUNCTION evp.clear_state() RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM public."Vault_Historic";
+    DELETE FROM public."Liquidity_Providers_Historic";
+    UPDATE evp.blocks SET state = CASE WHEN has_row THEN 'pending' ELSE 'noted' END::evp.block_state,
+           noted_in = NULL, late = false, events_applied = 0, events_ignored = 0, events_failed = 0
+     WHERE state = 'applied';
+    DELETE FROM evp.journal_pruned;
+    SELECT evp.clear_journaled();
+$$;
+
+COMMENT ON FUNCTION evp.revert_journal(numeric) IS 'Undoes one applied block''s changes to the journaled tables';
+COMMENT ON FUNCTION evp.revert_block(numeric) IS 'Undoes one applied block from its journal';
+COMMENT ON FUNCTION evp.clear_journaled() IS 'Empties every journaled table and its journal';
+COMMENT ON FUNCTION evp.clear_state() IS 'Empties every table the apply path writes, and the journal (evp_rebuild)';
+
+-- 3. The triggers on the indexer's tables keep the ledger (sql/triggers.sql).
+CREATE OR REPLACE FUNCTION evp.on_events_insert() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    late numeric[];
+    below_tip boolean;
+BEGIN
+    WITH noted AS (
+        INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_events, noted_in)
+        SELECT DISTINCT n.block_number, evp.normalize_felt(n.block_hash), 'noted'::evp.block_state, true,
+               pg_catalog.pg_current_xact_id()
+          FROM new_events n
+         WHERE NOT EXISTS (SELECT FROM evp.blocks o
+                            WHERE o.block_number = n.block_number AND o.block_hash <> evp.normalize_felt(n.block_hash)
+                              AND (o.state = 'applied' OR (o.has_row AND o.state <> 'reverted')))
+        ON CONFLICT (block_number, block_hash) DO UPDATE SET has_events = true, late = x.late OR x.state = 'applied'
+         WHERE NOT x.has_events OR x.state = 'applied'
+        RETURNING x.block_number, x.state)
+    SELECT array_agg(n.block_number ORDER BY n.block_number) FILTER (WHERE n.state = 'applied'),
+           coalesce(bool_or(n.state = 'noted'
+                            AND n.block_number < (SELECT max(a.block_number) FROM evp.blocks a WHERE a.state = 'applied')),
+                    false)
+      INTO late, below_tip
+      FROM noted n;
+    IF late IS NOT NULL OR below_tip THEN
+        PERFORM evp.events_inserted(late);
+    END IF;
+    RETURN NULL;
+END $$;
+
+DROP FUNCTION evp.note_reverted(numeric, text);
+-- The indexer says block (number, hash) is gone (its row deleted, or kept as REVERTED:
+-- row_kept): its events are never applied again unless a row with that hash comes back. Called
+-- once the block, if applied, is reverted.
+CREATE FUNCTION evp.note_reverted(block_number numeric, block_hash text, row_kept boolean) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row)
+    VALUES (block_number, evp.normalize_felt(block_hash), 'reverted', row_kept)
+    ON CONFLICT ON CONSTRAINT blocks_pkey DO UPDATE SET state = 'reverted', has_row = EXCLUDED.has_row, late = false
+$$;
+
+CREATE OR REPLACE FUNCTION evp.on_block_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF OLD.status IS DISTINCT FROM 'REVERTED' THEN
+        PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
+    END IF;
+    PERFORM evp.note_reverted(OLD.block_number, OLD.block_hash, false);
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION evp.on_block_update() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF OLD.status IS DISTINCT FROM 'REVERTED'
+       AND (NEW.status = 'REVERTED' OR NEW.block_hash IS DISTINCT FROM OLD.block_hash
+            OR NEW.block_number IS DISTINCT FROM OLD.block_number) THEN
+        PERFORM evp.block_reverted(OLD.block_number, OLD.block_hash);
+        PERFORM evp.note_reverted(OLD.block_number, OLD.block_hash,
+                                  NEW.block_number = OLD.block_number AND NEW.block_hash = OLD.block_hash);
+    END IF;
+    IF NEW.status IS DISTINCT FROM 'REVERTED' AND (OLD.status = 'REVERTED'
+       OR NEW.block_hash IS DISTINCT FROM OLD.block_hash OR NEW.block_number IS DISTINCT FROM OLD.block_number) THEN
+        PERFORM evp.block_inserted(NEW.block_number);
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- 4. evp_status() reads the ledger, and what waits from the rules the walk applies.
+CREATE FUNCTION evp."waiting_for"() RETURNS TEXT /* Option < String > */
+STRICT
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'waiting_for_wrapper';
+-- The extension's own functions are not PUBLIC's (sql/privileges.sql): the new ones above.
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA evp FROM PUBLIC;
+
+-- evp_status(): what the extension is doing, in one row. A view of the same name reads it.
+-- Public: it runs with the owner's rights (search_path pinned), so readers need no grant on
+-- the bookkeeping.
+-- PL/pgSQL, so that evp.worker_status() and evp.waiting_for() (created from Rust elsewhere in
+-- the script; the second reads the ledger with the rules the walk applies) are resolved at run
+-- time. No JIT: the planner takes that function for a thousand rows, and would compile
+-- the plan for 700 ms.
+CREATE OR REPLACE FUNCTION evp_status()
+RETURNS TABLE (mode text, preloaded boolean, worker_pid integer, worker_state text,
+               last_applied_block numeric, newest_block numeric, lag_blocks numeric, pending_blocks bigint,
+               waiting_for text,
+               events_applied bigint, events_ignored bigint, failed_events bigint,
+               notifications_skipped bigint, notifications_skipping_since timestamptz,
+               last_error text, last_failed_event text, journal_blocks bigint, journal_rows bigint,
+               worker_blocks_applied bigint, worker_events_applied bigint, worker_errors bigint,
+               worker_batch_size integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+    RETURN QUERY
+    WITH tip AS (SELECT max(a.block_number) AS n FROM evp.blocks a WHERE a.state = 'applied'),
+         newest AS (SELECT max(block_number) AS n FROM public.starknet_blocks WHERE status <> 'REVERTED'),
+         w AS (SELECT * FROM evp.worker_status()),
+         f AS (SELECT format('block %s, vault %s, event nonce %s (%s): %s [%s]', block_number, vault_address,
+                             event_nonce, event_name, reason, sqlstate) AS text, count(*) OVER () AS n
+                 FROM evp.failed_events ORDER BY block_number DESC, event_nonce DESC LIMIT 1)
+    SELECT current_setting('evp.mode', true), w.preloaded, w.pid, w.state,
+           tip.n, newest.n, coalesce(newest.n - tip.n, newest.n),
+           -- The queue's rows and the blocks without a row below one (the others wait for a
+           -- row), and the applied blocks whose late events wait.
+           (SELECT count(*) FROM evp.blocks q
+             WHERE q.state IN ('noted', 'pending') AND (q.has_row OR q.block_number < newest.n OR q.block_number < tip.n))
+           + (SELECT count(*) FROM evp.blocks l WHERE l.late),
+           evp.waiting_for(),
+           (SELECT coalesce(sum(a.events_applied), 0)::bigint FROM evp.blocks a WHERE a.state = 'applied'),
+           (SELECT coalesce(sum(a.events_ignored), 0)::bigint FROM evp.blocks a WHERE a.state = 'applied'),
+           coalesce((SELECT f.n FROM f), 0),
+           (SELECT g.skipped FROM evp.notify_guard g), (SELECT g.skipping_since FROM evp.notify_guard g),
+           w.last_error, (SELECT f.text FROM f),
+           (SELECT count(*) FROM evp.blocks a
+             WHERE a.state = 'applied' AND a.block_number > coalesce((SELECT p.pruned_upto FROM evp.journal_pruned p), -1)),
+           (SELECT count(*) FROM evp.journal),
+           w.blocks_applied, w.events_applied, w.errors, w.batch_size
+      FROM tip, newest, w;
+END $$;
 
 -- Last: what the 0.3.0 library deferred while the extension was 0.2.0 (src/version.rs): in sync
 -- mode the pending blocks are applied now; the worker, waiting for the update, goes on at its

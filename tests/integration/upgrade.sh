@@ -158,8 +158,8 @@ check_state() { # old version
     q -d fresh -c "CREATE EXTENSION event_processor" -f "$root/first.sql" -f "$root/window.sql" >/dev/null
     same_state "the update"
     if [ "$1" = 0.1.0 ]; then
-        [ "$(q -d updated -At -c "SELECT count(*) FROM evp.rowless_blocks")" = 0 ] \
-            && [ "$(q -d updated -At -c "SELECT count(*) FROM evp.reverted_blocks WHERE block_hash = '0xdead'")" = 1 ] \
+        [ "$(q -d updated -At -c "SELECT count(*) FROM evp.blocks WHERE state = 'noted'")" = 0 ] \
+            && [ "$(q -d updated -At -c "SELECT state FROM evp.blocks WHERE block_hash = '0xdead'")" = reverted ] \
             || { echo "FAIL upgrade: the events of 0.1.0's reverted block are not remembered as reverted"; status=1; }
     fi
     # The old version's last three blocks reorganised away (their journal is its) and back.
