@@ -91,12 +91,12 @@ q -d demo_indexer -c "SELECT $(a v.address) AS vault, v.deployment_date, r.start
              EXISTS (SELECT FROM starknet_blocks b WHERE b.block_number = a.block_number) AS has_row
         FROM \"VaultStates\" v JOIN \"Option_Rounds\" r ON r.vault_address = v.address AND r.round_id = 1,
              (SELECT min(block_number) AS block_number FROM evp.applied_blocks) a ORDER BY v.address"
-echo "the notices beside the block rows, all handled; the reverted rows the new fork replaced:"
+echo "the notices beside the block rows, all handled; the reverted blocks (the block ledger) the new fork replaced:"
 q -d demo_indexer -c "SELECT type, count(*) FILTER (WHERE is_processed) AS processed, count(*) AS total
                         FROM driver_events GROUP BY type ORDER BY type"
 q -d demo_indexer -c "SELECT block_number, left(block_hash, 12) || '…' AS reverted_hash,
              (SELECT left(b.block_hash, 12) || '…' FROM starknet_blocks b WHERE b.block_number = x.block_number) AS row_now
-        FROM evp.reverted_blocks x ORDER BY block_number"
+        FROM evp.blocks x WHERE x.state = 'reverted' ORDER BY block_number"
 q -d demo_indexer -c "SELECT last_applied_block, pending_blocks, waiting_for FROM evp_status"
 
 log "demo finished; the cluster is stopped and removed on exit"

@@ -23,7 +23,7 @@ SELECT string_agg(t, E'\n' ORDER BY t) FROM (
   SELECT 'Bids ' || v::text FROM "Bids" v UNION ALL
   SELECT 'Vault_Historic ' || v::text FROM "Vault_Historic" v UNION ALL
   SELECT 'Liquidity_Providers_Historic ' || v::text FROM "Liquidity_Providers_Historic" v UNION ALL
-  SELECT 'blocks ' || v::text FROM evp.blocks v UNION ALL
+  SELECT 'blocks ' || (to_jsonb(v) - 'noted_in')::text FROM evp.blocks v UNION ALL  -- noted_in: a transaction id
   SELECT 'vault_progress ' || v::text FROM evp.vault_progress v UNION ALL
   SELECT 'lp_round_liquidity ' || v::text FROM evp.lp_round_liquidity v UNION ALL
   SELECT 'journal_pruned ' || v::text FROM evp.journal_pruned v UNION ALL
