@@ -194,6 +194,14 @@ LANGUAGE sql AS $$
     ON CONFLICT ON CONSTRAINT blocks_pkey DO UPDATE SET state = 'reverted', has_row = EXCLUDED.has_row, late = false
 $$;
 
+-- New block rows, once per statement: one row from the indexer, a whole history from a COPY.
+CREATE OR REPLACE FUNCTION evp.on_block_insert() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM evp.blocks_inserted(array_agg(n.block_number)) FROM new_blocks n HAVING count(*) > 0;
+    RETURN NULL;
+END $$;
+
 CREATE OR REPLACE FUNCTION evp.on_block_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -220,6 +228,23 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+DO $$
+BEGIN
+    IF to_regclass('public.starknet_blocks') IS NOT NULL THEN
+        DROP TRIGGER evp_apply_block ON public.starknet_blocks;
+        CREATE TRIGGER evp_apply_block AFTER INSERT ON public.starknet_blocks
+            REFERENCING NEW TABLE AS new_blocks FOR EACH STATEMENT EXECUTE FUNCTION evp.on_block_insert();
+        ALTER TRIGGER evp_apply_block ON public.starknet_blocks DEPENDS ON EXTENSION event_processor;
+    END IF;
+END $$;
+
+CREATE FUNCTION evp."blocks_inserted"(
+	"block_numbers" NUMERIC[] /* Vec < AnyNumeric > */
+) RETURNS void
+STRICT
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'blocks_inserted_wrapper';
 
 -- 4. evp_status() reads the ledger, and what waits from the rules the walk applies.
 CREATE FUNCTION evp."waiting_for"() RETURNS TEXT /* Option < String > */

@@ -1,15 +1,16 @@
 -- The indexer's tables drive the extension: inserting a block applies it, inserting events
 -- for an applied block applies them, deleting a block or marking it REVERTED reverts it.
--- Plain PL/pgSQL wrappers: the Rust entry points (evp.block_inserted, evp.events_inserted,
--- evp.block_reverted, evp.driver_events_inserted) are created elsewhere in the install
+-- Plain PL/pgSQL wrappers: the Rust entry points (evp.blocks_inserted, evp.block_inserted,
+-- evp.events_inserted, evp.block_reverted, evp.driver_events_inserted) are created elsewhere in the install
 -- script, and PL/pgSQL resolves them at run time. They run with the extension owner's rights
 -- (the indexer needs rights on its own tables only) and a pinned search_path, so that nothing
 -- in the indexer's schemas stands in for what they call: all else is schema-qualified.
 
+-- New block rows, once per statement: one row from the indexer, a whole history from a COPY.
 CREATE FUNCTION evp.on_block_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM evp.block_inserted(NEW.block_number);
+    PERFORM evp.blocks_inserted(array_agg(n.block_number)) FROM new_blocks n HAVING count(*) > 0;
     RETURN NULL;
 END $$;
 
@@ -119,7 +120,7 @@ BEGIN
         CREATE TRIGGER evp_replace_reverted BEFORE INSERT ON public.starknet_blocks
             FOR EACH ROW EXECUTE FUNCTION evp.on_block_replace();
         CREATE TRIGGER evp_apply_block AFTER INSERT ON public.starknet_blocks
-            FOR EACH ROW EXECUTE FUNCTION evp.on_block_insert();
+            REFERENCING NEW TABLE AS new_blocks FOR EACH STATEMENT EXECUTE FUNCTION evp.on_block_insert();
         CREATE TRIGGER evp_revert_block AFTER DELETE ON public.starknet_blocks
             FOR EACH ROW EXECUTE FUNCTION evp.on_block_delete();
         CREATE TRIGGER evp_block_status AFTER UPDATE ON public.starknet_blocks

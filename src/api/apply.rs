@@ -37,7 +37,7 @@ fn operator<R>(name: &str, f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 #[pg_schema]
 mod evp {
     use super::serialized;
-    use crate::catchup::{events_arrived, on_block_row, process_queue, record_late_blocks};
+    use crate::catchup::{events_arrived, on_block_rows, process_queue, record_late_blocks};
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
     use crate::spi::value;
@@ -50,8 +50,35 @@ mod evp {
     const APPLIED_FROM: &str =
         "SELECT EXISTS (SELECT FROM evp.applied_blocks WHERE block_number >= $1::numeric)";
 
-    /// Called by the `starknet_blocks` insert trigger: the row enters the ledger; in sync mode
-    /// the block is applied now if the ledger's rules let it go, otherwise it stays pending.
+    /// Called by the `starknet_blocks` insert trigger, once per statement, with the numbers of
+    /// the rows it inserted: they enter the ledger; in sync mode the blocks are applied now if
+    /// the ledger's rules let them go, otherwise they stay pending.
+    #[pg_extern]
+    fn blocks_inserted(block_numbers: Vec<AnyNumeric>) {
+        let numbers: Vec<String> = block_numbers.iter().map(ToString::to_string).collect();
+        if let Some(installed) = other_version() {
+            // Pending, as in evp.mode = off; the update catches up.
+            return defer(
+                &installed,
+                &format!("blocks {} are applied after the update", numbers.join(", ")),
+            );
+        }
+        match MODE.get() {
+            Mode::Sync => serialized(|client| on_block_rows(client, &numbers, true)),
+            // Only entries in the ledger: no lock, so the indexer never waits for a batch. The
+            // worker is woken at commit.
+            Mode::Async | Mode::Off => Spi::connect_mut(|client| {
+                on_block_rows(client, &numbers, false);
+                if MODE.get() == Mode::Async {
+                    wake_at_commit();
+                }
+            }),
+        }
+    }
+
+    /// Called by the `starknet_blocks` update trigger for a row that comes back (from REVERTED,
+    /// or with another hash or number), and by the insert trigger of 0.2.0 and earlier (under
+    /// whose objects it defers): as `blocks_inserted` for one row.
     #[pg_extern]
     fn block_inserted(block_number: AnyNumeric) {
         if let Some(installed) = other_version() {
@@ -61,18 +88,7 @@ mod evp {
                 &format!("block {block_number} is applied after the update"),
             );
         }
-        let number = block_number.to_string();
-        match MODE.get() {
-            Mode::Sync => serialized(|client| on_block_row(client, &number, true)),
-            // Only an entry in the ledger: no lock, so the indexer never waits for a batch. The
-            // worker is woken at commit.
-            Mode::Async | Mode::Off => Spi::connect_mut(|client| {
-                on_block_row(client, &number, false);
-                if MODE.get() == Mode::Async {
-                    wake_at_commit();
-                }
-            }),
-        }
+        blocks_inserted(vec![block_number]);
     }
 
     /// Called by the `events` insert trigger, which noted the new events in the ledger, with the

@@ -8,7 +8,7 @@
 //! no row. Rows are handled in `sequence_index` order and marked `is_processed`; a StartBlock
 //! whose block must wait for an earlier one stops the queue until next time.
 
-use super::{walk, Budget, Walked};
+use super::walk::{walk, Budget, Walked};
 use crate::journal::block_reverted;
 use crate::ledger::rules::Strictness;
 use crate::spi::{run, spi, value, Param};

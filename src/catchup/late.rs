@@ -2,9 +2,8 @@
 //! once in sync mode; otherwise the `events` trigger marks the block `late` in the ledger for
 //! the worker or `evp_catchup()`.
 //! One that lands before events of its vault already applied (its nonce is not above the
-//! vault's last) keeps nonce order only by reprocessing from its block.
+//! vault's last) keeps nonce order only by reprocessing from its block: its caller's business.
 
-use super::replay::reprocess;
 use crate::apply::{apply_events, events_have_emitter, BlockCtx};
 use crate::spi::{run, spi};
 use pgrx::spi::SpiClient;
@@ -38,18 +37,26 @@ SELECT a.block_hash AS hash, b.timestamp::text AS timestamp, "#,
  WHERE a.block_number = $1::numeric AND a.state = 'applied'"#
 );
 
+/// What became of a block's late events.
+#[derive(PartialEq, Eq)]
+pub enum Late {
+    Applied,
+    /// Some were passed over (they arrived after later events of their vault were applied):
+    /// the block must be reprocessed.
+    PassedOver,
+}
+
 /// Applies the events of applied block `number` that arrived after it.
-pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) {
+pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) -> Late {
     let table = spi(run(client, LATE_STATE, &[number.into()]));
     let Some(row) = table.into_iter().next() else {
-        return;
+        return Late::Applied;
     };
     let Some(hash) = spi(row.get_by_name::<String, _>("hash")) else {
-        return;
+        return Late::Applied;
     };
     if spi(row.get_by_name::<bool, _>("passed_over")).unwrap_or(false) {
-        reprocess(client, number);
-        return;
+        return Late::PassedOver;
     }
     let block = BlockCtx {
         number: number.to_owned(),
@@ -59,6 +66,16 @@ pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) {
             .unwrap_or(false),
     };
     apply_events(client, &block);
+    Late::Applied
+}
+
+/// Applies the late events of `blocks`, in order, up to the first block that must be
+/// reprocessed, which it returns.
+pub fn apply_late(client: &mut SpiClient<'_>, blocks: &[String]) -> Option<String> {
+    blocks
+        .iter()
+        .find(|number| apply_late_events(client, number) == Late::PassedOver)
+        .cloned()
 }
 
 /// Notes blocks whose late events are left to the update (under an older version's objects).
@@ -68,12 +85,11 @@ pub fn record_late_blocks(client: &mut SpiClient<'_>, blocks: Vec<String>) {
     }
 }
 
-/// Applies the late events marked in async mode (or while the mode was off), in block order.
-pub fn apply_noted(client: &mut SpiClient<'_>) {
+/// Applies the late events marked in async mode (or while the mode was off), in block order,
+/// up to the first block that must be reprocessed, which it returns.
+pub fn apply_noted(client: &mut SpiClient<'_>) -> Option<String> {
     let late: Vec<String> = spi(run(client, TAKE_LATE, &[]))
-        .filter_map(|r| spi(r.get(1)))
+        .filter_map(|r| spi(r.get_by_name("n")))
         .collect();
-    for number in late {
-        apply_late_events(client, &number);
-    }
+    apply_late(client, &late)
 }

@@ -21,6 +21,13 @@ SELECT a.block_number::text AS n, a.block_number > coalesce((SELECT p.pruned_upt
 
 const REVERT_BLOCK: &str = "SELECT evp.revert_block($1::numeric)";
 
+/// Every table the apply path writes, and the journal: what `evp_rebuild()` clears.
+const CLEAR_STATE: &str = "SELECT evp.clear_state()";
+
+/// The ledger completed from the indexer's tables (clearing the state made the applied blocks
+/// pending again).
+const NOTE_BLOCKS: &str = "SELECT evp.note_blocks()";
+
 /// Whether block $1 is applied with hash $2.
 const APPLIED_WITH_HASH: &str = r#"
 SELECT EXISTS (SELECT FROM evp.blocks
@@ -79,7 +86,7 @@ fn prunes(first: &str, last: &str, step: i32) -> bool {
 
 /// The applied blocks from `first` up, newest first; `Err(block)` names the newest block whose
 /// journal was pruned.
-pub fn applied_from(client: &mut SpiClient<'_>, first: &str) -> Result<Vec<String>, String> {
+fn applied_from(client: &mut SpiClient<'_>, first: &str) -> Result<Vec<String>, String> {
     let mut blocks = Vec::new();
     for row in spi(run(client, APPLIED_FROM, &[first.into()])) {
         let number: String = spi(row.get_by_name("n")).unwrap_or_default();
@@ -118,6 +125,23 @@ fn revert(client: &mut SpiClient<'_>, blocks: &[String]) -> i64 {
         spi(run(client, REVERT_BLOCK, &[number.clone().into()]));
     }
     blocks.len() as i64
+}
+
+/// Undoes the state from block `from` up, so that applying the pending blocks again starts
+/// there: reverts down to it, or clears all state when the journal no longer reaches it.
+pub fn unwind_to(client: &mut SpiClient<'_>, from: &str) {
+    match applied_from(client, from) {
+        Ok(blocks) => {
+            revert(client, &blocks);
+        }
+        Err(_) => clear(client),
+    }
+}
+
+/// Clears all state: every applied block is pending again.
+pub fn clear(client: &mut SpiClient<'_>) {
+    spi(run(client, CLEAR_STATE, &[]));
+    spi(run(client, NOTE_BLOCKS, &[]));
 }
 
 /// The indexer reverted block `number` (its row deleted or marked REVERTED, or its RevertBlock

@@ -1,7 +1,7 @@
 //! The block ledger, `evp.blocks` (sql/schema.sql): every block the extension knows, by number
 //! and hash, with its state (noted, pending, applied, reverted), whether the indexer wrote a
 //! row for it, and the transaction that noted its events. The triggers keep it current
-//! (sql/triggers.sql, and `row_arrived` here); `rules` decides what goes next from the
+//! (sql/triggers.sql, and `rows_arrived` here); `rules` decides what goes next from the
 //! candidate this module reads, for the walk and for `evp_status()` alike.
 
 pub mod rules;
@@ -45,26 +45,36 @@ SELECT c.block_number::text AS number, c.block_hash AS hash, c.has_row, c.has_ev
   FROM c LEFT JOIN tip ON true"#
 );
 
-/// Block row $1 arrived (inserted, or back from REVERTED): its entry is pending (or reverted,
-/// for a REVERTED row), with its parent; a block applied without a row keeps its state; a hash
-/// reverted before is back. The number is one with a row: the events of other hashes noted
-/// there are not a block of their own.
-const ROW_ARRIVED: &str = r#"
+/// Block rows $1 arrived (inserted, or back from REVERTED): their entries are pending (or
+/// reverted, for REVERTED rows), with their parents and whether they have events (the `events`
+/// trigger does not note events whose number another hash's block holds: a reorg's new fork
+/// whose old block waits for its RevertBlock notice); a block applied without a row keeps its
+/// state; a hash reverted before is back. A number is one with a row: the events of other
+/// hashes noted there are not a block of their own. Returns the lowest of them that is pending
+/// at or below the applied tip, and the tip.
+const ROWS_ARRIVED: &str = r#"
 WITH r AS (
     SELECT b.block_number, evp.normalize_felt(b.block_hash) AS hash, evp.normalize_felt(b.parent_hash) AS parent,
            b.status = 'REVERTED' AS reverted
-      FROM public.starknet_blocks b WHERE b.block_number = $1::numeric),
+      FROM public.starknet_blocks b WHERE b.block_number = ANY ($1::numeric[])),
 others AS (
     DELETE FROM evp.blocks x USING r
-     WHERE NOT r.reverted AND x.block_number = r.block_number AND x.block_hash <> r.hash AND x.state = 'noted')
-INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row, parent_hash)
-SELECT r.block_number, r.hash, CASE WHEN r.reverted THEN 'reverted' ELSE 'pending' END::evp.block_state, true, r.parent
-  FROM r
-ON CONFLICT (block_number, block_hash) DO UPDATE
-   SET has_row = true, parent_hash = EXCLUDED.parent_hash,
-       state = CASE WHEN x.state IN ('noted', 'reverted') THEN EXCLUDED.state ELSE x.state END
-RETURNING (SELECT max(a.block_number)::text FROM evp.blocks a WHERE a.state = 'applied'
-            HAVING x.state = 'pending' AND x.block_number <= max(a.block_number)) AS tip_at_or_above"#;
+     WHERE NOT r.reverted AND x.block_number = r.block_number AND x.block_hash <> r.hash AND x.state = 'noted'),
+entered AS (
+    INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row, parent_hash, has_events)
+    SELECT r.block_number, r.hash, CASE WHEN r.reverted THEN 'reverted' ELSE 'pending' END::evp.block_state, true, r.parent,
+           EXISTS (SELECT FROM public.events e
+                    WHERE e.block_number = r.block_number AND evp.normalize_felt(e.block_hash) = r.hash)
+      FROM r
+    ON CONFLICT (block_number, block_hash) DO UPDATE
+       SET has_row = true, parent_hash = EXCLUDED.parent_hash, has_events = x.has_events OR EXCLUDED.has_events,
+           state = CASE WHEN x.state IN ('noted', 'reverted') THEN EXCLUDED.state ELSE x.state END
+    RETURNING x.block_number, x.state),
+tip AS (
+    SELECT max(a.block_number) AS n FROM evp.blocks a WHERE a.state = 'applied')
+SELECT min(e.block_number)::text AS block, min(tip.n)::text AS tip
+  FROM entered e, tip
+ WHERE e.state = 'pending' AND e.block_number <= tip.n"#;
 
 /// Whether block rows wait in the queue (for a predecessor, a REVERTED row's replacement, or a
 /// batch to come).
@@ -108,10 +118,14 @@ pub struct Queued {
     pub events_have_emitter: bool,
 }
 
-/// Block row `number` arrived: its entry in the ledger (see `ROW_ARRIVED`); the applied tip
-/// when the row lies at or below it, where it cannot be applied.
-pub fn row_arrived(client: &mut SpiClient<'_>, number: &str) -> Option<String> {
-    value::<String>(client, ROW_ARRIVED, &[number.into()])
+/// Block rows `numbers` arrived: their entries in the ledger (see `ROWS_ARRIVED`); the lowest
+/// of them that lies at or below the applied tip, where it cannot be applied, and the tip.
+pub fn rows_arrived(client: &mut SpiClient<'_>, numbers: &[String]) -> Option<(String, String)> {
+    let table = spi(run(client, ROWS_ARRIVED, &[numbers.to_vec().into()]));
+    let row = table.into_iter().next()?;
+    let block = spi(row.get_by_name::<String, _>("block"))?;
+    let tip = spi(row.get_by_name::<String, _>("tip"))?;
+    Some((block, tip))
 }
 
 /// Whether block rows wait in the queue (see `ROWS_WAITING`).

@@ -159,6 +159,33 @@ SELECT * FROM t.queue();
 SELECT t.snapshot(114);
 SELECT evp_rebuild() AS events_applied, t.same_as(114) AS same_state;
 
+-- 11. A reorg whose notices wait for the worker (async mode): the old fork's block 116 came by
+-- a catch-up (no row) and is applied; its RevertBlock notice is not handled yet when the new
+-- fork's 116 arrives with a Deposit and its row. The new events are not a block of their own
+-- while the old 116 holds the number, but they are 116's: once the notices are handled, the
+-- old 116 is reverted and the new one applied with its Deposit (0xc: 22 after 115, then 26).
+BEGIN;
+SELECT t.liquidity(115, 'Deposit', '0xc', 1, 22, 79), t.liquidity(116, 'Deposit', '0xc', 1, 23, 80);
+INSERT INTO starknet_blocks VALUES (115, t.hash(115), t.hash(114), 1700001380, 'MINED');
+SELECT t.driver('CatchupVault', NULL, '0xa11', t.hash(114), t.hash(115));
+COMMIT;
+SELECT t.block(117);
+SELECT block_number, events_applied FROM evp.applied_blocks WHERE block_number > 114 ORDER BY 1;
+SET evp.mode = async;
+SELECT t.revert(117);
+SELECT t.revert(116);
+SELECT t.new_fork();
+BEGIN;
+SELECT t.liquidity(116, 'Deposit', '0xc', 4, 26, 83);
+SELECT t.block(116);
+COMMIT;
+RESET evp.mode;
+SELECT evp_catchup() AS applied;
+SELECT block_number, block_hash = t.hash(block_number::int) AS new_fork, events_applied
+  FROM evp.applied_blocks WHERE block_number > 114 ORDER BY 1;
+SELECT unlocked_balance, latest_block FROM "Liquidity_Providers" WHERE address = '0xc';
+SELECT * FROM t.queue();
+
 SET client_min_messages = warning;
 DROP SCHEMA t CASCADE;
 DROP EXTENSION event_processor;

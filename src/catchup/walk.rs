@@ -1,0 +1,115 @@
+//! The walk: the queue of the ledger applied lowest first, while its rules let each block go,
+//! within a budget.
+
+use super::empty::{self, Start};
+use crate::apply::{apply_events, BlockCtx};
+use crate::ledger::rules::{verdict, Strictness, Verdict};
+use crate::ledger::{candidate, Queued};
+use pgrx::spi::SpiClient;
+
+/// How much a walk may apply: at most `max` blocks (all if `None`), a run of empty blocks
+/// counting as its length or, `run_as_one` (the worker's batch, which bounds a transaction's
+/// work), as one block: recording a run costs about what applying one block with events does.
+#[derive(Clone, Copy)]
+pub struct Budget {
+    pub max: Option<i64>,
+    pub run_as_one: bool,
+}
+
+impl Budget {
+    pub const ALL: Budget = Budget {
+        max: None,
+        run_as_one: false,
+    };
+
+    /// At most how many blocks a run may record once `spent` is spent (`None`: no bound).
+    fn run_limit(&self, spent: i64) -> Option<i64> {
+        match self.max {
+            Some(m) if !self.run_as_one => Some(m - spent),
+            Some(m) if spent >= m => Some(0),
+            _ => None,
+        }
+    }
+
+    /// What a run of `blocks` blocks costs.
+    fn run_cost(&self, blocks: i64) -> i64 {
+        if self.run_as_one {
+            blocks.min(1)
+        } else {
+            blocks
+        }
+    }
+
+    /// What is left once `spent` is spent.
+    pub fn less(self, spent: i64) -> Budget {
+        Budget {
+            max: self.max.map(|m| (m - spent).max(0)),
+            ..self
+        }
+    }
+}
+
+/// What a walk applied: blocks, events, and how much of its budget that spent.
+#[derive(Clone, Copy, Default)]
+pub struct Walked {
+    pub blocks: i64,
+    pub events: i64,
+    pub spent: i64,
+}
+
+impl Walked {
+    pub fn add(&mut self, other: Walked) {
+        self.blocks += other.blocks;
+        self.events += other.events;
+        self.spent += other.spent;
+    }
+}
+
+/// Applies the queue's blocks in number order while the rules let them go, within `budget`,
+/// at or below `through` if given.
+pub fn walk(
+    client: &mut SpiClient<'_>,
+    strictness: Strictness,
+    budget: Budget,
+    through: Option<&str>,
+) -> Walked {
+    let mut walked = Walked::default();
+    while budget.max.is_none_or(|m| walked.spent < m) {
+        let Some(queued) = candidate(client, through) else {
+            break;
+        };
+        let c = &queued.candidate;
+        if let Verdict::Wait(_) = verdict(c, strictness) {
+            break;
+        }
+        walked.events += apply_queued(client, &queued);
+        walked.blocks += 1;
+        walked.spent += 1;
+        // The empty rows that follow it, at once.
+        if c.has_row {
+            let limit = budget.run_limit(walked.spent);
+            let (run, _) = empty::apply_run(client, &c.number, Start::Above, limit);
+            walked.blocks += run;
+            walked.spent += budget.run_cost(run);
+        }
+    }
+    walked
+}
+
+/// Applies the candidate; returns its events applied.
+fn apply_queued(client: &mut SpiClient<'_>, queued: &Queued) -> i64 {
+    let c = &queued.candidate;
+    if c.has_row
+        && !queued.has_events
+        && empty::apply_run(client, &c.number, Start::At, Some(1)).0 == 1
+    {
+        return 0;
+    }
+    let block = BlockCtx {
+        number: c.number.clone(),
+        hash: c.hash.clone(),
+        timestamp: queued.timestamp.clone(),
+        events_have_emitter: queued.events_have_emitter,
+    };
+    apply_events(client, &block)
+}
