@@ -213,12 +213,14 @@ CREATE TABLE evp.blocks (
     PRIMARY KEY (block_number, block_hash)
 );
 -- Each question the walk asks is one step of one of these (src/ledger, src/catchup/empty.rs):
--- the lowest block of the queue; the applied tip; the first block of the queue that is not an
--- empty row (where a run of empty rows ends); the REVERTED rows above the tip; late blocks.
+-- the lowest block of the queue (above the applied tip; below it, the blocks without a row);
+-- the applied tip; the first block of the queue that is not an empty row (where a run of empty
+-- rows ends); the REVERTED rows above the tip; late blocks.
 CREATE INDEX blocks_queue_idx ON evp.blocks (block_number, block_hash) WHERE state IN ('noted', 'pending');
 CREATE UNIQUE INDEX blocks_applied_idx ON evp.blocks (block_number) WHERE state = 'applied';
 CREATE INDEX blocks_not_empty_idx ON evp.blocks (block_number)
     WHERE state IN ('noted', 'pending') AND (has_events OR NOT has_row);
+CREATE INDEX blocks_noted_idx ON evp.blocks (block_number) WHERE state = 'noted';
 CREATE INDEX blocks_reverted_rows_idx ON evp.blocks (block_number) WHERE state = 'reverted' AND has_row;
 CREATE INDEX blocks_late_idx ON evp.blocks (block_number) WHERE late;
 

@@ -17,8 +17,10 @@ const MAX_RUN: i64 = 10_000;
 /// of them, if it lies above the applied tip: consecutive queue entries, each a row without
 /// events at the number after the one before (a second entry at a number breaks the count),
 /// below the first block of the queue that is not an empty row and the first REVERTED row
-/// (each one step of an index, so that the run reads only its own entries). Returns how many,
-/// the first and the last.
+/// (each one step of an index, so that the run reads only its own entries). The run is updated
+/// as a range of the queue's index: a join with the candidates, which the planner takes for
+/// many, scans the whole ledger (quadratic in a catch-up). Returns how many, the first and the
+/// last.
 const EMPTY_RUN: &str = r#"
 WITH first AS (
     SELECT $1::numeric + $3::numeric AS n
@@ -36,18 +38,20 @@ candidates AS (
            q.block_number - first.n + 1 - row_number() OVER (ORDER BY q.block_number, q.block_hash) AS gap
       FROM evp.blocks q, first, stop
      WHERE q.state IN ('noted', 'pending') AND q.block_number >= first.n AND q.block_number < stop.n),
+run_end AS (
+    SELECT coalesce((SELECT min(g.block_number) FROM candidates g WHERE g.gap <> 0), stop.n) AS n FROM stop),
 applied AS (
     UPDATE evp.blocks b SET state = 'applied'
-      FROM candidates c
-     WHERE b.block_number = c.block_number AND b.block_hash = c.block_hash
-       AND c.block_number < coalesce((SELECT min(g.block_number) FROM candidates g WHERE g.gap <> 0), 'Infinity')
+      FROM first, run_end
+     WHERE b.state IN ('noted', 'pending') AND b.block_number >= first.n AND b.block_number < run_end.n
     RETURNING b.block_number)
 SELECT count(*) AS blocks, min(a.block_number)::text AS first, max(a.block_number)::text AS last FROM applied a"#;
 
 /// The common case of a new block row, as one small statement (a general one costs more to
 /// set up than to run): block $1 follows the applied tip by number (or nothing is applied), is
 /// not REVERTED and nothing waits in the queue (so no block waits for it, and no event of it
-/// was noted). Its entry is recorded as applied; a hash reverted before is back, unless events
+/// was noted): above the tip, and below it a block without a row (asked apart, each from where
+/// no dead entry of an applied block lies: see `ledger::CANDIDATE`). Its entry is recorded as applied; a hash reverted before is back, unless events
 /// were noted for it (they are applied the general way). Returns the block, or nothing when
 /// the case does not hold (the general path decides then).
 const EMPTY_SUCCESSOR: &str = r#"
@@ -57,7 +61,9 @@ WITH r AS (
            (SELECT max(a.block_number) AS n FROM evp.blocks a WHERE a.state = 'applied') tip
      WHERE b.block_number = $1::numeric AND b.status <> 'REVERTED'
        AND (tip.n IS NULL OR b.block_number = tip.n + 1)
-       AND NOT EXISTS (SELECT FROM evp.blocks q WHERE q.state IN ('noted', 'pending')))
+       AND NOT EXISTS (SELECT FROM evp.blocks q
+                        WHERE q.state IN ('noted', 'pending') AND q.block_number > coalesce(tip.n, -1))
+       AND NOT EXISTS (SELECT FROM evp.blocks q WHERE q.state = 'noted'))
 INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row, parent_hash)
 SELECT r.block_number, r.hash, 'applied', true, r.parent FROM r
 ON CONFLICT (block_number, block_hash) DO UPDATE

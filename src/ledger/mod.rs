@@ -13,19 +13,30 @@ use rules::Candidate;
 
 /// The candidate: the lowest block of the queue (noted or pending), at or below $1 if given,
 /// and what the rules need around it. A row at or below the applied tip is passed over: it was
-/// refused when it arrived in sync mode, and waits for a revert otherwise. One step of the queue's index; the tip one step of the
-/// applied blocks' index; the REVERTED rows between them a short range of the key.
+/// refused when it arrived in sync mode, and waits for a revert otherwise. Each probe is one
+/// step of an index, and starts above the applied tip where it can: the entries a catch-up
+/// applied earlier in its transaction stay in the queue's index, dead, until a vacuum, and a
+/// scan from the index's start would visit them all (quadratic). Below the tip only blocks
+/// without a row can wait (a vault registered late: its deployment block), few, in an index
+/// of their own.
 const CANDIDATE: &str = concat!(
     r#"
 WITH tip AS (
     SELECT a.block_number AS n, a.block_hash AS h FROM evp.blocks a
      WHERE a.state = 'applied' ORDER BY a.block_number DESC LIMIT 1),
 c AS (
-    SELECT q.block_number, q.block_hash, q.has_row, q.has_events, q.parent_hash, q.noted_in
-      FROM evp.blocks q LEFT JOIN tip ON true
-     WHERE q.state IN ('noted', 'pending') AND ($1::numeric IS NULL OR q.block_number <= $1::numeric)
-       AND NOT (q.has_row AND coalesce(q.block_number <= tip.n, false))
-     ORDER BY q.block_number, q.block_hash LIMIT 1)
+    SELECT u.* FROM (
+        (SELECT q.block_number, q.block_hash, q.has_row, q.has_events, q.parent_hash, q.noted_in FROM evp.blocks q
+          WHERE q.state IN ('noted', 'pending')
+            AND q.block_number > coalesce((SELECT t.n FROM tip t), -1)
+            AND ($1::numeric IS NULL OR q.block_number <= $1::numeric)
+          ORDER BY q.block_number, q.block_hash LIMIT 1)
+        UNION ALL
+        (SELECT q.block_number, q.block_hash, q.has_row, q.has_events, q.parent_hash, q.noted_in FROM evp.blocks q
+          WHERE q.state = 'noted' AND q.block_number <= (SELECT t.n FROM tip t)
+            AND ($1::numeric IS NULL OR q.block_number <= $1::numeric)
+          ORDER BY q.block_number, q.block_hash LIMIT 1)) u
+     ORDER BY u.block_number, u.block_hash LIMIT 1)
 SELECT c.block_number::text AS number, c.block_hash AS hash, c.has_row, c.has_events, c.parent_hash,
        tip.n::text AS tip, tip.h AS tip_hash,
        coalesce(c.block_number <= tip.n, false) AS at_or_below_tip,
@@ -51,21 +62,24 @@ SELECT c.block_number::text AS number, c.block_hash AS hash, c.has_row, c.has_ev
 /// whose old block waits for its RevertBlock notice); a block applied without a row keeps its
 /// state; a hash reverted before is back. A number is one with a row: the events of other
 /// hashes noted there are not a block of their own. Returns the lowest of them that is pending
-/// at or below the applied tip, and the tip.
+/// at or below the applied tip, and the tip. Written for its generic plan (each lookup by
+/// number, whatever the array's length).
 const ROWS_ARRIVED: &str = r#"
 WITH r AS (
     SELECT b.block_number, evp.normalize_felt(b.block_hash) AS hash, evp.normalize_felt(b.parent_hash) AS parent,
            b.status = 'REVERTED' AS reverted
       FROM public.starknet_blocks b WHERE b.block_number = ANY ($1::numeric[])),
 others AS (
-    DELETE FROM evp.blocks x USING r
-     WHERE NOT r.reverted AND x.block_number = r.block_number AND x.block_hash <> r.hash AND x.state = 'noted'),
+    DELETE FROM evp.blocks x
+     WHERE x.block_number = ANY ($1::numeric[]) AND x.state = 'noted'
+       AND EXISTS (SELECT FROM r WHERE r.block_number = x.block_number AND NOT r.reverted AND r.hash <> x.block_hash)),
 entered AS (
     INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row, parent_hash, has_events)
     SELECT r.block_number, r.hash, CASE WHEN r.reverted THEN 'reverted' ELSE 'pending' END::evp.block_state, true, r.parent,
-           EXISTS (SELECT FROM public.events e
-                    WHERE e.block_number = r.block_number AND evp.normalize_felt(e.block_hash) = r.hash)
-      FROM r
+           ev.found IS NOT NULL
+      FROM r LEFT JOIN LATERAL (
+               SELECT true AS found FROM public.events e
+                WHERE e.block_number = r.block_number AND evp.normalize_felt(e.block_hash) = r.hash LIMIT 1) ev ON true
     ON CONFLICT (block_number, block_hash) DO UPDATE
        SET has_row = true, parent_hash = EXCLUDED.parent_hash, has_events = x.has_events OR EXCLUDED.has_events,
            state = CASE WHEN x.state IN ('noted', 'reverted') THEN EXCLUDED.state ELSE x.state END
@@ -76,10 +90,11 @@ SELECT min(e.block_number)::text AS block, min(tip.n)::text AS tip
   FROM entered e, tip
  WHERE e.state = 'pending' AND e.block_number <= tip.n"#;
 
-/// Whether block rows wait in the queue (for a predecessor, a REVERTED row's replacement, or a
-/// batch to come).
-const ROWS_WAITING: &str =
-    "SELECT EXISTS (SELECT FROM evp.blocks q WHERE q.state IN ('noted', 'pending') AND q.has_row)";
+/// Whether block rows wait in the queue above the applied tip (for a predecessor, a REVERTED
+/// row's replacement, or a batch to come). From the queue's top, where no applied entry lies.
+const ROWS_WAITING: &str = r#"
+SELECT coalesce((SELECT max(q.block_number) FROM evp.blocks q WHERE q.state IN ('noted', 'pending') AND q.has_row)
+                > coalesce((SELECT max(a.block_number) FROM evp.blocks a WHERE a.state = 'applied'), -1), false)"#;
 
 /// The lowest block of the queue, at or below `through` if given (see `CANDIDATE`).
 pub fn candidate(client: &mut SpiClient<'_>, through: Option<&str>) -> Option<Queued> {
