@@ -220,7 +220,7 @@ CREATE INDEX blocks_queue_idx ON evp.blocks (block_number, block_hash) WHERE sta
 CREATE UNIQUE INDEX blocks_applied_idx ON evp.blocks (block_number) WHERE state = 'applied';
 CREATE INDEX blocks_not_empty_idx ON evp.blocks (block_number)
     WHERE state IN ('noted', 'pending') AND (has_events OR NOT has_row);
-CREATE INDEX blocks_noted_idx ON evp.blocks (block_number) WHERE state = 'noted';
+CREATE INDEX blocks_noted_idx ON evp.blocks (block_number, block_hash) WHERE state = 'noted';
 CREATE INDEX blocks_reverted_rows_idx ON evp.blocks (block_number) WHERE state = 'reverted' AND has_row;
 CREATE INDEX blocks_late_idx ON evp.blocks (block_number) WHERE late;
 

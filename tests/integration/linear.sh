@@ -5,7 +5,10 @@
 # interleaved (a hundred blocks' events, then their rows, and so on), then applied by
 # one evp_catchup(); what that transaction did is counted from pg_stat_xact_user_tables (rows
 # read by sequential and index scans, rows written, over every table) and
-# pg_stat_xact_user_functions (calls of the extension's SQL functions). The counts per block for
+# pg_stat_xact_user_functions (calls of the extension's SQL functions), and the pages of the
+# extension's tables and indexes it visited (pg_statio_user_tables: a probe that walks the dead
+# index entries of blocks applied earlier in the same transaction, or a join that hashes the
+# whole ledger, reads no more rows, but more pages). The counts per block for
 # 10,000 blocks must not exceed those for 1,000 (a scan that grows with the blocks applied
 # before in the same call would make them grow tenfold). Not timed: it counts work.
 set -euo pipefail
@@ -50,33 +53,40 @@ per_block() { # order, blocks
     esac | PGOPTIONS="-c evp.mode=off" q -d evp_linear >/dev/null
     q -d evp_linear -At -F ' ' <<'SQL'
 SET track_functions = 'all';
+SELECT pg_stat_reset();
 BEGIN;
 SELECT evp_catchup() AS applied \gset
-SELECT :applied,
-       round((SELECT sum(seq_tup_read + coalesce(idx_tup_fetch, 0)) FROM pg_stat_xact_user_tables) / :applied, 2),
-       round((SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_xact_user_tables) / :applied, 2),
-       round((SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions) / :applied, 2);
+SELECT :applied AS applied,
+       round((SELECT sum(seq_tup_read + coalesce(idx_tup_fetch, 0)) FROM pg_stat_xact_user_tables) / :applied, 2) AS read,
+       round((SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_xact_user_tables) / :applied, 2) AS written,
+       round((SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions) / :applied, 2) AS calls \gset
 COMMIT;
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT :applied, :read, :written, :calls,
+       round((SELECT sum(heap_blks_hit + heap_blks_read + coalesce(idx_blks_hit + idx_blks_read, 0)) FROM pg_statio_user_tables
+                WHERE schemaname = 'evp') / :applied, 2);
 SQL
 }
 
 status=0
 for order in rows-first events-first interleaved; do
-    read -r small_n small_read small_written small_calls < <(per_block $order 1000)
-    read -r large_n large_read large_written large_calls < <(per_block $order 10000)
+    read -r small_n small_read small_written small_calls small_pages < <(per_block $order 1000 | tail -1)
+    read -r large_n large_read large_written large_calls large_pages < <(per_block $order 10000 | tail -1)
     [ "$small_n" = 1000 ] && [ "$large_n" = 10000 ] \
         || { echo "FAIL linear ($order): applied $small_n and $large_n blocks"; status=1; continue; }
     grows() { python3 -c "import sys; sys.exit(0 if float('$2') > float('$1') * 1.05 + 0.05 else 1)"; }
     ok=yes
-    for what in read written calls; do
+    for what in read written calls pages; do
         small=small_$what large=large_$what
         if grows "${!small}" "${!large}"; then
-            echo "FAIL linear ($order): rows $what per block grow from ${!small} (1,000 blocks) to ${!large} (10,000 blocks)"
+            echo "FAIL linear ($order): $what per block grow from ${!small} (1,000 blocks) to ${!large} (10,000 blocks)"
             status=1 ok=no
         fi
     done
     [ $ok = yes ] && echo "ok linear ($order): evp_catchup() per block, 1,000 vs 10,000 blocks: rows read $small_read vs" \
-        "$large_read, rows written $small_written vs $large_written, function calls $small_calls vs $large_calls"
+        "$large_read, rows written $small_written vs $large_written, function calls $small_calls vs $large_calls," \
+        "pages of the extension's tables and indexes $small_pages vs $large_pages"
 done
 dropdb evp_linear
 exit $status
