@@ -88,7 +88,7 @@ pub fn run<'conn>(
 /// Turns nested loops and JIT off for the rest of the transaction; returns the settings it
 /// replaced.
 const BULK_SETTINGS: &str = r#"
-SELECT current_setting('enable_nestloop'), current_setting('jit'),
+SELECT current_setting('enable_nestloop') AS nestloop, current_setting('jit') AS jit,
        set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true)"#;
 const RESTORE_SETTINGS: &str =
     "SELECT set_config('enable_nestloop', $1, true), set_config('jit', $2, true)";
@@ -106,8 +106,12 @@ pub fn without_nested_loops<T>(
 ) -> SpiResult<T> {
     let before = run(client, BULK_SETTINGS, &[])?;
     let before = before.first();
-    let nestloop = before.get::<String>(1)?.unwrap_or_else(|| "on".to_owned());
-    let jit = before.get::<String>(2)?.unwrap_or_else(|| "off".to_owned());
+    let nestloop = before
+        .get_by_name::<String, _>("nestloop")?
+        .unwrap_or_else(|| "on".to_owned());
+    let jit = before
+        .get_by_name::<String, _>("jit")?
+        .unwrap_or_else(|| "off".to_owned());
     let result = f(client);
     run(client, RESTORE_SETTINGS, &[nestloop.into(), jit.into()])?;
     Ok(result)

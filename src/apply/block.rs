@@ -17,9 +17,10 @@ use std::panic::AssertUnwindSafe;
 macro_rules! block_events {
     ($emitter:literal) => {
         concat!(
-            "SELECT e.vault_address::text, e.event_nonce, e.event_name::text, e.event_keys::text[], ",
-            "e.event_data::text[], ",
+            "SELECT e.vault_address::text AS vault, e.event_nonce AS nonce, e.event_name::text AS name, ",
+            "e.event_keys::text[] AS keys, e.event_data::text[] AS data, ",
             $emitter,
+            " AS emitter",
             r#"
   FROM public.events e
   LEFT JOIN evp.vault_progress p ON p.vault_address = evp.normalize_felt(e.vault_address)
@@ -196,12 +197,12 @@ fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
     table
         .into_iter()
         .map(|row| EventRow {
-            vault_raw: spi(row.get(1)).unwrap_or_default(),
-            nonce: spi(row.get(2)).unwrap_or_default(),
-            name: spi(row.get(3)).unwrap_or_default(),
-            keys: spi(row.get::<Vec<Option<String>>>(4)).unwrap_or_default(),
-            data: spi(row.get::<Vec<Option<String>>>(5)).unwrap_or_default(),
-            emitter: spi(row.get(6)),
+            vault_raw: spi(row.get_by_name("vault")).unwrap_or_default(),
+            nonce: spi(row.get_by_name("nonce")).unwrap_or_default(),
+            name: spi(row.get_by_name("name")).unwrap_or_default(),
+            keys: spi(row.get_by_name::<Vec<Option<String>>, _>("keys")).unwrap_or_default(),
+            data: spi(row.get_by_name::<Vec<Option<String>>, _>("data")).unwrap_or_default(),
+            emitter: spi(row.get_by_name("emitter")),
         })
         .collect()
 }

@@ -467,16 +467,16 @@ fn round_bids(client: &mut SpiClient<'_>, round: &str) -> Result<Vec<Bid>, Apply
     let table = run(client, sql::ROUND_BIDS, &[round.into()])?;
     let mut bids = Vec::new();
     for row in table {
-        let field = |i: usize, name: &str| -> Result<String, ApplyError> {
-            row.get::<String>(i)?.ok_or_else(|| {
+        let field = |name: &str| -> Result<String, ApplyError> {
+            row.get_by_name::<String, _>(name)?.ok_or_else(|| {
                 ApplyError::Inconsistent(format!("a bid of round {round} has no {name}"))
             })
         };
         let (buyer, nonce, amount, price) = (
-            field(1, "buyer")?,
-            field(2, "tree_nonce")?,
-            field(3, "amount")?,
-            field(4, "price")?,
+            field("buyer_address")?,
+            field("tree_nonce")?,
+            field("amount")?,
+            field("price")?,
         );
         let bad = |what: &str, v: &str| {
             ApplyError::Inconsistent(format!("a bid of round {round} has {what} {v}"))

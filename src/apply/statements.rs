@@ -134,7 +134,8 @@ SELECT count(*) FROM r"#;
 
 /// The round's bids, for the bidders' outcome: $1 round.
 pub const ROUND_BIDS: &str = r#"
-SELECT buyer_address, tree_nonce::text, amount::text, price::text FROM public."Bids" WHERE round_address = $1"#;
+SELECT buyer_address, tree_nonce::text AS tree_nonce, amount::text AS amount, price::text AS price
+  FROM public."Bids" WHERE round_address = $1"#;
 
 /// AuctionEnded, buyers: $1 round, $2 buyers, $3 mintable options, $4 refundable amounts.
 pub const BUYERS_CLEARED: &str = r#"

@@ -17,7 +17,7 @@ use pgrx::spi::SpiClient;
 const QUEUE_EXISTS: &str = "SELECT to_regclass('public.driver_events') IS NOT NULL";
 
 const UNPROCESSED: &str = r#"
-SELECT d.id::text AS row_id, d.type::text, d.block_hash::text
+SELECT d.id::text AS row_id, d.type::text AS kind, d.block_hash::text AS hash
   FROM public.driver_events d WHERE NOT d.is_processed ORDER BY d.sequence_index, d.id"#;
 
 /// The common case, as one statement: the one unprocessed notice is a StartBlock of the
@@ -101,7 +101,7 @@ pub fn process_queue(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> Wal
         return applied;
     }
     let rows: Vec<[Option<String>; 3]> = spi(run(client, UNPROCESSED, &[]))
-        .map(|r| std::array::from_fn(|i| spi(r.get::<String>(i + 1))))
+        .map(|r| ["row_id", "kind", "hash"].map(|name| spi(r.get_by_name::<String, _>(name))))
         .collect();
     for [id, kind, hash] in rows {
         if max_blocks.is_some_and(|m| applied.spent >= m) {
