@@ -1,8 +1,8 @@
 -- The indexer's tables drive the extension: inserting a block applies it, inserting events
 -- for an applied block applies them, deleting a block or marking it REVERTED reverts it.
 -- Plain PL/pgSQL wrappers: the Rust entry points (evp.blocks_inserted, evp.block_inserted,
--- evp.events_inserted, evp.block_reverted, evp.driver_events_inserted) are created elsewhere in the install
--- script, and PL/pgSQL resolves them at run time. They run with the extension owner's rights
+-- evp.events_inserted, evp.block_reverted, evp.driver_events_inserted) are created elsewhere
+-- in the install script, and PL/pgSQL resolves them at run time. They run with the extension owner's rights
 -- (the indexer needs rights on its own tables only) and a pinned search_path, so that nothing
 -- in the indexer's schemas stands in for what they call: all else is schema-qualified.
 

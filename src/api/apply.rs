@@ -58,10 +58,11 @@ mod evp {
         let numbers: Vec<String> = block_numbers.iter().map(ToString::to_string).collect();
         if let Some(installed) = other_version() {
             // Pending, as in evp.mode = off; the update catches up.
-            return defer(
-                &installed,
-                &format!("blocks {} are applied after the update", numbers.join(", ")),
-            );
+            let what = match &numbers[..] {
+                [one] => format!("block {one} is"),
+                many => format!("blocks {} are", many.join(", ")),
+            };
+            return defer(&installed, &format!("{what} applied after the update"));
         }
         match MODE.get() {
             Mode::Sync => serialized(|client| on_block_rows(client, &numbers, true)),
@@ -81,13 +82,6 @@ mod evp {
     /// whose objects it defers): as `blocks_inserted` for one row.
     #[pg_extern]
     fn block_inserted(block_number: AnyNumeric) {
-        if let Some(installed) = other_version() {
-            // Pending, as in evp.mode = off; the update catches up.
-            return defer(
-                &installed,
-                &format!("block {block_number} is applied after the update"),
-            );
-        }
         blocks_inserted(vec![block_number]);
     }
 
