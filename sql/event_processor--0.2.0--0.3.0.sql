@@ -121,16 +121,22 @@ END $$;
 DROP FUNCTION evp.revert_block(numeric);
 DROP FUNCTION evp.clear_state();
 
--- Undoes one applied block: its journal, its history, its state in the ledger (pending again,
--- or noted for a block without a row).
+-- The applied blocks from `first` to `last` become what they were before they were applied:
+-- pending again, or noted for a block without a row, with nothing counted.
+CREATE FUNCTION evp.unapply_blocks(first numeric, last numeric) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE evp.blocks SET state = CASE WHEN has_row THEN 'pending' ELSE 'noted' END::evp.block_state,
+           noted_in = NULL, late = false, events_applied = 0, events_ignored = 0, events_failed = 0
+     WHERE state = 'applied' AND block_number BETWEEN first AND last
+$$;
+
+-- Undoes one applied block: its journal, its history, its state in the ledger.
 CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM evp.notify_next_round();
     PERFORM evp.revert_journal(blk);
-    UPDATE evp.blocks SET state = CASE WHEN has_row THEN 'pending' ELSE 'noted' END::evp.block_state,
-           noted_in = NULL, late = false, events_applied = 0, events_ignored = 0, events_failed = 0
-     WHERE block_number = blk AND state = 'applied';
+    PERFORM evp.unapply_blocks(blk, blk);
     DELETE FROM public."Vault_Historic" WHERE block_number = blk;
     DELETE FROM public."Liquidity_Providers_Historic" WHERE block_number = blk;
 END $$;
@@ -142,9 +148,7 @@ CREATE FUNCTION evp.clear_state() RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM public."Vault_Historic";
     DELETE FROM public."Liquidity_Providers_Historic";
-    UPDATE evp.blocks SET state = CASE WHEN has_row THEN 'pending' ELSE 'noted' END::evp.block_state,
-           noted_in = NULL, late = false, events_applied = 0, events_ignored = 0, events_failed = 0
-     WHERE state = 'applied';
+    SELECT evp.unapply_blocks('-Infinity', 'Infinity');
     DELETE FROM evp.journal_pruned;
     SELECT evp.clear_journaled();
 $$;
@@ -152,6 +156,7 @@ $$;
 COMMENT ON FUNCTION evp.revert_journal(numeric) IS 'Undoes one applied block''s changes to the journaled tables';
 COMMENT ON FUNCTION evp.revert_block(numeric) IS 'Undoes one applied block from its journal';
 COMMENT ON FUNCTION evp.clear_journaled() IS 'Empties every journaled table and its journal';
+COMMENT ON FUNCTION evp.unapply_blocks(numeric, numeric) IS 'Sets the applied blocks of a range back to pending or noted';
 COMMENT ON FUNCTION evp.clear_state() IS 'Empties every table the apply path writes, and the journal (evp_rebuild)';
 
 -- 3. The triggers on the indexer's tables keep the ledger (sql/triggers.sql).
