@@ -51,9 +51,10 @@ SELECT count(*) AS blocks, min(a.block_number)::text AS first, max(a.block_numbe
 /// set up than to run): block $1 follows the applied tip by number (or nothing is applied), is
 /// not REVERTED and nothing waits in the queue (so no block waits for it, and no event of it
 /// was noted): above the tip, and below it a block without a row (asked apart, each from where
-/// no dead entry of an applied block lies: see `ledger::CANDIDATE`). Its entry is recorded as applied; a hash reverted before is back, unless events
-/// were noted for it (they are applied the general way). Returns the block, or nothing when
-/// the case does not hold (the general path decides then).
+/// no dead entry of an applied block lies: see `ledger::CANDIDATE`). Its entry is recorded as
+/// applied; a hash reverted before is back, unless events were noted for it (they are applied
+/// the general way). Returns the block, or nothing when the case does not hold (the general
+/// path decides then).
 const EMPTY_SUCCESSOR: &str = r#"
 WITH r AS (
     SELECT b.block_number, evp.normalize_felt(b.block_hash) AS hash, evp.normalize_felt(b.parent_hash) AS parent
@@ -90,16 +91,16 @@ pub fn apply_successor(client: &mut SpiClient<'_>, block: &str) -> bool {
 }
 
 /// Records the run of empty blocks at or above block `block` (`start`), at most `max_blocks`;
-/// returns how many, and the last.
+/// returns how many.
 pub fn apply_run(
     client: &mut SpiClient<'_>,
     block: &str,
     start: Start,
     max_blocks: Option<i64>,
-) -> (i64, Option<String>) {
+) -> i64 {
     let limit = max_blocks.map_or(MAX_RUN, |m| m.min(MAX_RUN));
     if limit <= 0 {
-        return (0, None);
+        return 0;
     }
     let offset = match start {
         Start::At => "0",
@@ -111,12 +112,12 @@ pub fn apply_run(
         &[block.into(), limit.to_string().into(), offset.into()],
     ));
     let Some(row) = table.into_iter().next() else {
-        return (0, None);
+        return 0;
     };
     let count = spi(row.get_by_name::<i64, _>("blocks")).unwrap_or(0);
-    let last = spi(row.get_by_name::<String, _>("last"));
-    if let (Some(first), Some(last)) = (spi(row.get_by_name::<String, _>("first")), &last) {
-        prune_after(client, &first, last);
+    let first = spi(row.get_by_name::<String, _>("first"));
+    if let (Some(first), Some(last)) = (first, spi(row.get_by_name::<String, _>("last"))) {
+        prune_after(client, &first, &last);
     }
-    (count, last)
+    count
 }

@@ -88,7 +88,7 @@ pub fn walk(
         // The empty rows that follow it, at once.
         if c.has_row {
             let limit = budget.run_limit(walked.spent);
-            let (run, _) = empty::apply_run(client, &c.number, Start::Above, limit);
+            let run = empty::apply_run(client, &c.number, Start::Above, limit);
             walked.blocks += run;
             walked.spent += budget.run_cost(run);
         }
@@ -101,7 +101,7 @@ fn apply_queued(client: &mut SpiClient<'_>, queued: &Queued) -> i64 {
     let c = &queued.candidate;
     if c.has_row
         && !queued.has_events
-        && empty::apply_run(client, &c.number, Start::At, Some(1)).0 == 1
+        && empty::apply_run(client, &c.number, Start::At, Some(1)) == 1
     {
         return 0;
     }
