@@ -85,6 +85,36 @@ pub fn run<'conn>(
     client.update(unsafe { &*plan }, None, &args)
 }
 
+/// Runs `f` (the extension's work in one call from SQL, or one batch of the worker) with
+/// `plan_cache_mode = force_generic_plan`, set as a function's SET clause sets it: undone on
+/// return, or by the error's (sub)transaction rollback. The plan cache would otherwise plan a
+/// statement again on every call whenever its custom plan looks cheaper than the generic one
+/// (array parameters, parameters that const-fold), and planning a statement of several CTEs
+/// costs more than running it. Statements are written for their generic plan: each lookup a
+/// step of an index, whatever the parameters (see the OFFSET 0 and scalar subqueries).
+pub fn with_generic_plans<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: inside a transaction; the name and value are NUL-terminated literals, and the
+    // nest level opened here is closed below (or by the abort of the transaction).
+    let level = unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"plan_cache_mode".as_ptr(),
+            c"force_generic_plan".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    };
+    let result = f();
+    // SAFETY: closes the nest level opened above.
+    unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    result
+}
+
 /// Turns nested loops and JIT off for the rest of the transaction; returns the settings it
 /// replaced.
 const BULK_SETTINGS: &str = r#"

@@ -62,17 +62,22 @@ SELECT c.block_number::text AS number, c.block_hash AS hash, c.has_row, c.has_ev
 /// whose old block waits for its RevertBlock notice); a block applied without a row keeps its
 /// state; a hash reverted before is back. A number is one with a row: the events of other
 /// hashes noted there are not a block of their own. Returns the lowest of them that is pending
-/// at or below the applied tip, and the tip. Written for its generic plan (each lookup by
-/// number, whatever the array's length).
+/// at or below the applied tip, and the tip. Each lookup is one index probe per number (OFFSET
+/// 0 keeps the planner from turning it into a join), whatever the array's length.
 const ROWS_ARRIVED: &str = r#"
 WITH r AS (
     SELECT b.block_number, evp.normalize_felt(b.block_hash) AS hash, evp.normalize_felt(b.parent_hash) AS parent,
            b.status = 'REVERTED' AS reverted
-      FROM public.starknet_blocks b WHERE b.block_number = ANY ($1::numeric[])),
+      FROM unnest($1::numeric[]) AS a(n)
+     CROSS JOIN LATERAL (SELECT * FROM public.starknet_blocks s WHERE s.block_number = a.n OFFSET 0) b),
 others AS (
     DELETE FROM evp.blocks x
-     WHERE x.block_number = ANY ($1::numeric[]) AND x.state = 'noted'
-       AND EXISTS (SELECT FROM r WHERE r.block_number = x.block_number AND NOT r.reverted AND r.hash <> x.block_hash)),
+     WHERE (x.block_number, x.block_hash) IN (
+           SELECT o.block_number, o.block_hash FROM r
+            CROSS JOIN LATERAL (SELECT y.block_number, y.block_hash FROM evp.blocks y
+                                 WHERE y.block_number = r.block_number AND y.state = 'noted' AND y.block_hash <> r.hash
+                                OFFSET 0) o
+            WHERE NOT r.reverted)),
 entered AS (
     INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row, parent_hash, has_events)
     SELECT r.block_number, r.hash, CASE WHEN r.reverted THEN 'reverted' ELSE 'pending' END::evp.block_state, true, r.parent,
