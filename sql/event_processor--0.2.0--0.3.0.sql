@@ -121,6 +121,63 @@ END $$;
 DROP FUNCTION evp.revert_block(numeric);
 DROP FUNCTION evp.clear_state();
 
+-- The apply path writes its journal, history and notifications itself (sql/journal.sql): the
+-- generated trigger functions of 0.2.0 go, and triggers that announce the changes made outside
+-- the apply path come.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT jt.tbl, c.relname FROM evp.journaled_tables jt JOIN pg_class c ON c.oid = jt.tbl::regclass LOOP
+        EXECUTE format('DROP TRIGGER evp_changes_insert ON %1$s; DROP TRIGGER evp_changes_update ON %1$s; '
+                       'DROP TRIGGER evp_changes_delete ON %1$s; DROP FUNCTION evp.%2$I()', t.tbl, 'changed_' || t.relname);
+    END LOOP;
+END $$;
+ALTER TABLE evp.journaled_tables DROP COLUMN history;
+
+-- Changes made outside the apply path (a revert, evp_rebuild() clearing the state, an
+-- operator's own statement) are announced by statement triggers on the tables with a channel:
+-- {"operation": "insert"|"update"|"delete", "payload": row} per row (the row made a payload by
+-- the table's function, TG_ARGV[1]) on the table's channel (TG_ARGV[0]), unless evp.notify is
+-- off or the notification queue has no room (see evp.notify_queue_has_room). pg_notify is
+-- delivered at commit, so a rolled-back revert sends nothing. Their WHEN keeps them off the
+-- apply path, which notifies once per block itself. A restore's COPY announces its rows too.
+CREATE FUNCTION evp.notify_changes() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed text := CASE WHEN TG_OP = 'DELETE' THEN 'old_rows' ELSE 'new_rows' END;
+    skipped bigint;
+BEGIN
+    IF NOT evp.enabled('evp.notify') THEN
+        RETURN NULL;
+    ELSIF evp.notify_queue_has_room() THEN
+        EXECUTE format('SELECT count(pg_catalog.pg_notify(%L, ''{"operation" : "%s", "payload" : '' || %s(r)::text || ''}'' || $1)) FROM %I r',
+                       TG_ARGV[0], lower(TG_OP), TG_ARGV[1], changed)
+          USING evp.notify_padding();
+    ELSE
+        EXECUTE format('SELECT count(*) FROM %I', changed) INTO skipped;
+        PERFORM evp.notifications_skipped(skipped);
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- The triggers of evp.notify_changes(), on the tables with a channel (as sql/journal.sql makes them).
+DO $do$
+DECLARE
+    t record;
+    e record;
+BEGIN
+    FOR t IN SELECT tbl, channel, payload FROM evp.journaled_tables WHERE channel IS NOT NULL LOOP
+        FOR e IN VALUES ('insert', 'NEW TABLE AS new_rows'), ('update', 'OLD TABLE AS old_rows NEW TABLE AS new_rows'),
+                        ('delete', 'OLD TABLE AS old_rows') LOOP
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT '
+                           'WHEN (coalesce(pg_catalog.current_setting(''evp.applying_block'', true), '''') = '''') '
+                           'EXECUTE FUNCTION evp.notify_changes(%L, %L)',
+                           'evp_changes_' || e.column1, e.column1, t.tbl, e.column2, t.channel, t.payload);
+        END LOOP;
+    END LOOP;
+END $do$;
+
 -- The applied blocks from `first` to `last` become what they were before they were applied:
 -- pending again, or noted for a block without a row, with nothing counted.
 CREATE FUNCTION evp.unapply_blocks(first numeric, last numeric) RETURNS void

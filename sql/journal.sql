@@ -1,28 +1,27 @@
--- Undo journal (SPEC section 5) and notifications, kept by statement triggers on every table
--- the apply path writes in place.
+-- Undo journal (SPEC section 5), and the notifications of changes made outside the apply path.
 --
 -- For each applied block, a table's journal holds the image of each row before the block first
 -- touched it (NULL when the block inserted the row). Reverting a block deletes the rows it
 -- inserted and puts the others back as they were: exact, set-based, and independent of the
--- order of changes within the block. The apply path sets evp.applying_block
--- (transaction-local) while it writes; changes made at any other time, such as a revert's own
--- or a restore's COPY, are not journaled. The history tables are not journaled: their rows
--- carry the block they belong to, and a revert deletes them by number.
+-- order of changes within the block. The apply path writes the journal itself: each of its
+-- statements journals the rows it changes (src/apply/statements.rs), and once per block it
+-- writes the history and notifications of the rows its journal names (BLOCK_WRITTEN in
+-- src/apply/block.rs). It sets evp.applying_block (transaction-local) while it writes. The
+-- history tables are not journaled: their rows carry the block they belong to, and a revert
+-- deletes them by number.
 --
 -- One journal table per table, typed with that table's row type: appending a row image costs
 -- no conversion (a single jsonb journal cost twice as much per row: building keys and images,
 -- and a unique index on them). Images are appended in `seq` order; the first image of a key in
--- a block is its state before the block. Rows whose latest_block already is the block were
--- journaled when the block first wrote them, so they are not journaled again.
+-- a block is its state before the block; later ones are not read.
 
 -- Every table the apply path writes in place, with its key, the channel its changes are
--- announced on, the function that makes a row the payload, and its history table.
+-- announced on, and the function that makes a row the payload.
 CREATE TABLE evp.journaled_tables (
     tbl text PRIMARY KEY,
     keys text[] NOT NULL,
     channel text,
-    payload text NOT NULL DEFAULT 'row_to_json',
-    history text
+    payload text NOT NULL DEFAULT 'row_to_json'
 );
 
 -- The websocket server decodes bids_update into a type whose tree_nonce is a string and whose
@@ -35,16 +34,16 @@ IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
                              'price', b.price)
 $$;
 
-INSERT INTO evp.journaled_tables (tbl, keys, channel, payload, history) VALUES
-    ('public."VaultStates"', '{address}', 'vault_update', DEFAULT, 'public."Vault_Historic"'),
-    ('public."Liquidity_Providers"', '{address,vault_address}', 'lp_update', DEFAULT, 'public."Liquidity_Providers_Historic"'),
-    ('public."Option_Rounds"', '{address}', 'or_update', DEFAULT, NULL),
-    ('public."Queued_Liquidity"', '{round_address,address}', NULL, DEFAULT, NULL),
-    ('public."Option_Buyers"', '{address,round_address}', 'ob_update', DEFAULT, NULL),
-    ('public."Bids"', '{round_address,bid_id}', 'bids_update', 'evp.bid_payload', NULL),
-    ('evp.vault_progress', '{vault_address}', NULL, DEFAULT, NULL),
-    ('evp.lp_round_liquidity', '{round_address,lp_address}', NULL, DEFAULT, NULL),
-    ('evp.failed_events', '{vault_address,event_nonce,block_hash}', NULL, DEFAULT, NULL);
+INSERT INTO evp.journaled_tables (tbl, keys, channel, payload) VALUES
+    ('public."VaultStates"', '{address}', 'vault_update', DEFAULT),
+    ('public."Liquidity_Providers"', '{address,vault_address}', 'lp_update', DEFAULT),
+    ('public."Option_Rounds"', '{address}', 'or_update', DEFAULT),
+    ('public."Queued_Liquidity"', '{round_address,address}', NULL, DEFAULT),
+    ('public."Option_Buyers"', '{address,round_address}', 'ob_update', DEFAULT),
+    ('public."Bids"', '{round_address,bid_id}', 'bids_update', 'evp.bid_payload'),
+    ('evp.vault_progress', '{vault_address}', NULL, DEFAULT),
+    ('evp.lp_round_liquidity', '{round_address,lp_address}', NULL, DEFAULT),
+    ('evp.failed_events', '{vault_address,event_nonce,block_hash}', NULL, DEFAULT);
 
 -- How far the journal is pruned: a block at or below pruned_upto cannot be reverted. No row:
 -- nothing is. (The ledger, evp.blocks, is not journaled: a revert sets the block's state back,
@@ -126,23 +125,35 @@ BEGIN
     END IF;
 END $$;
 
--- Generated per table, with its key columns, row type and channel written out, so that every
--- statement is static SQL with a cached plan:
+-- Changes made outside the apply path (a revert, evp_rebuild() clearing the state, an
+-- operator's own statement) are announced by statement triggers on the tables with a channel:
+-- {"operation": "insert"|"update"|"delete", "payload": row} per row (the row made a payload by
+-- the table's function, TG_ARGV[1]) on the table's channel (TG_ARGV[0]), unless evp.notify is
+-- off or the notification queue has no room (see evp.notify_queue_has_room). pg_notify is
+-- delivered at commit, so a rolled-back revert sends nothing. Their WHEN keeps them off the
+-- apply path, which notifies once per block itself. A restore's COPY announces its rows too.
+CREATE FUNCTION evp.notify_changes() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed text := CASE WHEN TG_OP = 'DELETE' THEN 'old_rows' ELSE 'new_rows' END;
+    skipped bigint;
+BEGIN
+    IF NOT evp.enabled('evp.notify') THEN
+        RETURN NULL;
+    ELSIF evp.notify_queue_has_room() THEN
+        EXECUTE format('SELECT count(pg_catalog.pg_notify(%L, ''{"operation" : "%s", "payload" : '' || %s(r)::text || ''}'' || $1)) FROM %I r',
+                       TG_ARGV[0], lower(TG_OP), TG_ARGV[1], changed)
+          USING evp.notify_padding();
+    ELSE
+        EXECUTE format('SELECT count(*) FROM %I', changed) INTO skipped;
+        PERFORM evp.notifications_skipped(skipped);
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Generated per table, with its key columns and row type written out, so that every statement
+-- is static SQL with a cached plan:
 -- - evp."journal_<table>" (at_block, seq, <key columns>, old <table>) and its index;
--- - evp."changed_<table>"(), fired once per statement (a per-row trigger would cost a function
---   call per row): while a block is applied, it appends the images of the rows the statement
---   changed and writes their history (SPEC section 2: one row per entity and block, with the
---   balances at the end of the block; not while restoring a dump, whose COPY brings the
---   history rows itself). A statement that writes rows that may have history at the block
---   already (their latest_block is the block, or a later one when late events of an older
---   block are applied) upserts; the others insert without conflict checks, which cost as much
---   as the insert when a block writes every LP of a vault. It sends {"operation":
---   "insert"|"update"|"delete", "payload": row} per row on the table's channel (the row made
---   a payload by the table's function) unless evp.notify is off, or the notification queue
---   has no room (see evp.notify_queue_has_room). pg_notify is delivered at commit, so a
---   rolled-back block sends nothing. As in the PostgreSQL manual's audit example, each branch
---   names only the transition tables its trigger has. (A transition table's rows are records:
---   ROW(o.*) makes one the table's type again.)
 -- - the statements of evp.revert_journal(), evp.prune_journal(), evp.clear_journaled() and the
 --   rows of the evp.journal view (evp.revert_block() and evp.clear_state(), below, call them).
 DO $do$
@@ -151,100 +162,33 @@ DECLARE
     j text;
     keys text;
     key_defs text;
-    key_o text;
-    key_n text;
     key_eq text;
-    history text;
-    history_insert text;
     cols text;
     old_cols text;
     first_images text;
-    skip_rewritten text;
-    notify text;
     revert_sql text := '';
     prune_sql text := '';
     clear_sql text := '';
     view_sql text := '';
 BEGIN
-    FOR t IN SELECT jt.tbl, jt.keys, jt.channel, jt.payload, jt.history, c.oid AS rel, c.relname
+    FOR t IN SELECT jt.tbl, jt.keys, c.oid AS rel, c.relname
                FROM evp.journaled_tables jt JOIN pg_class c ON c.oid = jt.tbl::regclass ORDER BY jt.tbl LOOP
         j := format('evp.%I', 'journal_' || t.relname);
         SELECT string_agg(quote_ident(k), ', ' ORDER BY i),
                string_agg(format('%I %s NOT NULL', k, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY i),
-               string_agg('o.' || quote_ident(k), ', ' ORDER BY i),
-               string_agg('n.' || quote_ident(k), ', ' ORDER BY i),
                string_agg(format('x.%1$I = j.%1$I', k), ' AND ' ORDER BY i)
-          INTO keys, key_defs, key_o, key_n, key_eq
+          INTO keys, key_defs, key_eq
           FROM unnest(t.keys) WITH ORDINALITY AS u(k, i)
           JOIN pg_attribute a ON a.attrelid = t.rel AND a.attname = k;
         SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
                string_agg(format('(j.old).%I', attname), ', ' ORDER BY attnum)
           INTO cols, old_cols
           FROM pg_attribute WHERE attrelid = t.rel AND attnum > 0 AND NOT attisdropped;
-        skip_rewritten := CASE WHEN EXISTS (SELECT FROM pg_attribute WHERE attrelid = t.rel AND attname = 'latest_block')
-                               THEN ' WHERE o.latest_block IS DISTINCT FROM blk' ELSE '' END;
 
         EXECUTE format('CREATE TABLE %s (at_block numeric(78,0) NOT NULL, '
                        'seq bigint NOT NULL DEFAULT nextval(''evp.journal_seq''), %s, old %s)', j, key_defs, t.tbl);
         EXECUTE format('CREATE INDEX ON %s (at_block)', j);
         PERFORM pg_catalog.pg_extension_config_dump(j::regclass, '');
-
-        notify := CASE WHEN t.channel IS NULL THEN '' ELSE format($n$
-                IF evp.enabled('evp.notify') THEN
-                    pad := evp.notify_padding();
-                    IF TG_OP = 'DELETE' THEN
-                        IF evp.notify_queue_has_room() THEN
-                            PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "delete", "payload" : ' || %2$s(o)::text || '}' || pad)
-                               FROM old_rows o;
-                        ELSE
-                            PERFORM evp.notifications_skipped((SELECT count(*) FROM old_rows));
-                        END IF;
-                    ELSIF evp.notify_queue_has_room() THEN
-                        PERFORM pg_catalog.pg_notify(%1$L, '{"operation" : "' || lower(TG_OP) || '", "payload" : ' || %2$s(n)::text || '}' || pad)
-                           FROM new_rows n;
-                    ELSE
-                        PERFORM evp.notifications_skipped((SELECT count(*) FROM new_rows));
-                    END IF;
-                END IF;$n$, t.channel, t.payload) END;
-        history_insert := format('INSERT INTO %s (%s, block_number, unlocked_balance, locked_balance, stashed_balance) '
-                                 'SELECT %s, blk, n.unlocked_balance, n.locked_balance, n.stashed_balance FROM new_rows n',
-                                 t.history, keys, key_n);
-        history := CASE WHEN t.history IS NULL THEN '' ELSE format($h$
-                IF blk IS NOT NULL AND TG_OP <> 'DELETE' THEN
-                    IF TG_OP = 'UPDATE' THEN
-                        rewritten := EXISTS (SELECT FROM old_rows o WHERE o.latest_block >= blk);
-                    END IF;
-                    IF rewritten THEN
-                        %1$s
-                        ON CONFLICT (%2$s, block_number) DO UPDATE
-                           SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
-                               stashed_balance = EXCLUDED.stashed_balance;
-                    ELSE
-                        %1$s;
-                    END IF;
-                END IF;$h$, history_insert, keys) END;
-        EXECUTE format($f$
-            CREATE FUNCTION evp.%I() RETURNS trigger LANGUAGE plpgsql AS $body$
-            DECLARE
-                blk numeric := nullif(current_setting('evp.applying_block', true), '')::numeric;
-                rewritten boolean := false;  -- some rows have history at this block already
-                pad text;
-            BEGIN
-                IF blk IS NULL THEN
-                    NULL;
-                ELSIF TG_OP = 'INSERT' THEN
-                    INSERT INTO %s (at_block, %s, old) SELECT blk, %s, NULL FROM new_rows n;
-                ELSE
-                    INSERT INTO %s (at_block, %s, old) SELECT blk, %s, ROW(o.*)::%s FROM old_rows o%s;
-                END IF;%s%s
-                RETURN NULL;
-            END $body$ $f$, 'changed_' || t.relname, j, keys, key_n, j, keys, key_o, t.tbl, skip_rewritten, history, notify);
-        EXECUTE format('CREATE TRIGGER evp_changes_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.%I()', t.tbl, 'changed_' || t.relname);
-        EXECUTE format('CREATE TRIGGER evp_changes_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows '
-                       'NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION evp.%I()', t.tbl, 'changed_' || t.relname);
-        EXECUTE format('CREATE TRIGGER evp_changes_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION evp.%I()', t.tbl, 'changed_' || t.relname);
 
         -- Reverting, for the tables the block wrote: rows it inserted (first image NULL) are
         -- deleted, rows it changed restored as UPDATEs (readers get "update" for those and
@@ -291,6 +235,24 @@ END $body$ $f$, prune_sql);
 CREATE FUNCTION evp.clear_journaled() RETURNS void LANGUAGE sql AS $body$%s
 $body$ $f$, clear_sql);
     EXECUTE 'CREATE VIEW evp.journal AS ' || view_sql;
+END $do$;
+
+-- The triggers of evp.notify_changes(), on the tables with a channel (the same in
+-- event_processor--0.2.0--0.3.0.sql).
+DO $do$
+DECLARE
+    t record;
+    e record;
+BEGIN
+    FOR t IN SELECT tbl, channel, payload FROM evp.journaled_tables WHERE channel IS NOT NULL LOOP
+        FOR e IN VALUES ('insert', 'NEW TABLE AS new_rows'), ('update', 'OLD TABLE AS old_rows NEW TABLE AS new_rows'),
+                        ('delete', 'OLD TABLE AS old_rows') LOOP
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT '
+                           'WHEN (coalesce(pg_catalog.current_setting(''evp.applying_block'', true), '''') = '''') '
+                           'EXECUTE FUNCTION evp.notify_changes(%L, %L)',
+                           'evp_changes_' || e.column1, e.column1, t.tbl, e.column2, t.channel, t.payload);
+        END LOOP;
+    END LOOP;
 END $do$;
 
 -- The applied blocks from `first` to `last` become what they were before they were applied:

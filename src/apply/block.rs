@@ -2,6 +2,7 @@
 //! bookkeeping that makes applying idempotent. Which block goes next is `catchup`'s business.
 
 use super::event::{apply_event, run_member, Applied, ApplyError, BlockCtx, EventRow, Run};
+use super::statements::journal;
 use crate::error::raise_with_hint;
 use crate::guc::{OnError, ON_ERROR};
 use crate::journal::prune_after;
@@ -37,8 +38,12 @@ const BLOCK_EVENTS: &str = block_events!("NULL::text");
 /// and counters in the ledger (applied; its late events, if these were, are; events of other
 /// hashes noted at its number are no block of their own).
 /// $1 block, $2 hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed.
-const BLOCK_DONE: &str = r#"
-WITH p AS (
+const BLOCK_DONE: &str = concat!(
+    "WITH j AS (",
+    journal!(vault_progress),
+    r#"
+    SELECT $1::numeric, t.v, (SELECT o FROM evp.vault_progress o WHERE o.vault_address = t.v) FROM unnest($3::text[]) AS t(v)),
+p AS (
     INSERT INTO evp.vault_progress (vault_address, last_nonce)
     SELECT v, n::bigint FROM unnest($3::text[], $4::text[]) AS t(v, n)
     ON CONFLICT (vault_address) DO UPDATE SET last_nonce = EXCLUDED.last_nonce),
@@ -49,15 +54,129 @@ UPDATE evp.blocks
    SET state = 'applied', late = false,
        events_applied = events_applied + $5::int, events_ignored = events_ignored + $6::int,
        events_failed = events_failed + $7::int
- WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2)"#;
+ WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2)"#
+);
+
+/// A CTE of the rows of `$table` that block $1 wrote, found by its journal, each looked up by its
+/// key (OFFSET 0 keeps the planner from hashing the whole table), with whether the block
+/// inserted it (its first image is NULL).
+macro_rules! rows_written {
+    ($cte:literal, $table:literal, $row:literal, $keys:literal, $lookup:literal) => {
+        concat!(
+            $cte,
+            " AS (\n    SELECT x.",
+            $row,
+            ", j.old IS NOT DISTINCT FROM NULL AS inserted",
+            "\n      FROM (SELECT DISTINCT ON (",
+            $keys,
+            ") ",
+            $keys,
+            ", old FROM evp.\"journal_",
+            $table,
+            "\"",
+            "\n             WHERE at_block = $1::numeric ORDER BY ",
+            $keys,
+            ", seq) j",
+            "\n     CROSS JOIN LATERAL (SELECT ",
+            $row,
+            " FROM public.\"",
+            $table,
+            "\" ",
+            $row,
+            " WHERE ",
+            $lookup,
+            " OFFSET 0) x)"
+        )
+    };
+}
+
+/// The block's history and notifications, once per row it wrote: the rows of its journal (each
+/// write journals the rows it changes), as they are now. History: each vault's and LP's
+/// balances at the end of the block (upserted: late events of a block write its rows again).
+/// Notifications: "insert" or "update" by the row's first image in the block, sent unless
+/// evp.notify is off, or counted as skipped while the queue has no room (sql/journal.sql).
+/// $1 block.
+const BLOCK_WRITTEN: &str = concat!(
+    "WITH ",
+    rows_written!(
+        "vaults",
+        "VaultStates",
+        "v",
+        "address",
+        "v.address = j.address"
+    ),
+    ",\n",
+    rows_written!(
+        "lps",
+        "Liquidity_Providers",
+        "l",
+        "address, vault_address",
+        "l.address = j.address AND l.vault_address = j.vault_address"
+    ),
+    ",\n",
+    rows_written!(
+        "rounds",
+        "Option_Rounds",
+        "r",
+        "address",
+        "r.address = j.address"
+    ),
+    ",\n",
+    rows_written!(
+        "buyers",
+        "Option_Buyers",
+        "o",
+        "address, round_address",
+        "o.address = j.address AND o.round_address = j.round_address"
+    ),
+    ",\n",
+    rows_written!(
+        "bids",
+        "Bids",
+        "b",
+        "round_address, bid_id",
+        "b.round_address = j.round_address AND b.bid_id = j.bid_id"
+    ),
+    r#",
+vault_history AS (
+    INSERT INTO public."Vault_Historic" AS h (address, block_number, unlocked_balance, locked_balance, stashed_balance)
+    SELECT (v).address, $1::numeric, (v).unlocked_balance, (v).locked_balance, (v).stashed_balance FROM vaults
+    ON CONFLICT (address, block_number) DO UPDATE
+       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
+           stashed_balance = EXCLUDED.stashed_balance),
+lp_history AS (
+    INSERT INTO public."Liquidity_Providers_Historic" AS h
+           (address, vault_address, block_number, unlocked_balance, locked_balance, stashed_balance)
+    SELECT (l).address, (l).vault_address, $1::numeric, (l).unlocked_balance, (l).locked_balance, (l).stashed_balance FROM lps
+    ON CONFLICT (address, vault_address, block_number) DO UPDATE
+       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
+           stashed_balance = EXCLUDED.stashed_balance),
+changes AS (
+    SELECT 'vault_update' AS channel, row_to_json(v)::text AS payload, inserted FROM vaults
+    UNION ALL SELECT 'lp_update', row_to_json(l)::text, inserted FROM lps
+    UNION ALL SELECT 'or_update', row_to_json(r)::text, inserted FROM rounds
+    UNION ALL SELECT 'ob_update', row_to_json(o)::text, inserted FROM buyers
+    UNION ALL SELECT 'bids_update', evp.bid_payload(b)::text, inserted FROM bids),
+guard AS MATERIALIZED (
+    SELECT evp.notify_queue_has_room() AS room, evp.notify_padding() AS pad
+     WHERE evp.enabled('evp.notify') AND EXISTS (SELECT FROM changes))
+SELECT (SELECT count(pg_catalog.pg_notify(c.channel, '{"operation" : "' || CASE WHEN c.inserted THEN 'insert' ELSE 'update' END
+                                                     || '", "payload" : ' || c.payload || '}' || g.pad))
+          FROM changes c, guard g WHERE g.room) AS sent,
+       (SELECT evp.notifications_skipped(count(*)) FROM changes c, guard g WHERE NOT g.room HAVING count(*) > 0) AS skipped"#
+);
 
 /// Marks the rows written from now on as changes of block $1 (see sql/journal.sql); '' ends it.
 const JOURNAL_BLOCK: &str = "SELECT set_config('evp.applying_block', $1, true)";
 
 /// A skipped event, under evp.on_error = skip.
-const EVENT_FAILED: &str = r#"
+const EVENT_FAILED: &str = concat!(
+    "WITH j AS (",
+    journal!(failed_events),
+    r#" VALUES ($1::numeric, $3, $4::bigint, $2, NULL))
 INSERT INTO evp.failed_events (block_number, block_hash, vault_address, event_nonce, event_name, sqlstate, reason)
-VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)"#;
+VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)"#
+);
 
 /// Applies the block's events not applied yet; returns how many were applied. Consecutive
 /// Deposits and Withdrawals of a vault, WithdrawalQueued and BidPlaced of a round go as one
@@ -94,6 +213,9 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
         tally.ignored.to_string().into(),
         tally.failed.to_string().into(),
     ];
+    if tally.applied > 0 {
+        spi(run(client, BLOCK_WRITTEN, &[block.number.clone().into()]));
+    }
     spi(run(client, BLOCK_DONE, &params));
     prune_after(client, &block.number, &block.number);
     spi(run(client, JOURNAL_BLOCK, &["".into()]));

@@ -171,7 +171,7 @@ pub fn apply_event(
             expect_row(
                 client,
                 sql::PRICING_SET,
-                params(&[v, &r, &k, &cap, &reserve]),
+                params(&[v, &r, &k, &cap, &reserve, b]),
                 || unknown_round(&r),
             )?;
         }
@@ -213,7 +213,13 @@ pub fn apply_event(
                 exec(
                     client,
                     sql::BUYERS_CLEARED,
-                    vec![r.into(), buyers.into(), mintable.into(), refundable.into()],
+                    vec![
+                        r.into(),
+                        buyers.into(),
+                        mintable.into(),
+                        refundable.into(),
+                        b.as_str().into(),
+                    ],
                 )?;
             }
         }
@@ -237,7 +243,7 @@ pub fn apply_event(
             ..
         } => {
             let r = round(&f);
-            let p = params(&[v, &r, &bid_id, &account, &price_increase, &tree_nonce]);
+            let p = params(&[v, &r, &bid_id, &account, &price_increase, &tree_nonce, b]);
             expect_row(client, sql::BID_UPDATED, p, || {
                 format!("round {r} of this vault has no bid {bid_id} by {account}")
             })?;
@@ -249,14 +255,14 @@ pub fn apply_event(
             round: f, account, ..
         } => {
             let r = round(&f);
-            let p = params(&[v, &r, &account, &true, &false]);
+            let p = params(&[v, &r, &account, &true, &false, b]);
             expect_row(client, sql::BUYER_SETTLED, p, || unknown_round(&r))?;
         }
         Event::UnusedBidsRefunded {
             round: f, account, ..
         } => {
             let r = round(&f);
-            let p = params(&[v, &r, &account, &false, &true]);
+            let p = params(&[v, &r, &account, &false, &true, b]);
             expect_row(client, sql::BUYER_SETTLED, p, || unknown_round(&r))?;
         }
     }
@@ -414,6 +420,7 @@ impl Run {
             Some(RunKey::Queue(vault, round_id)) => {
                 let mut p = params(&[vault, round_id]);
                 p.extend([self.column(0), self.column(1), self.column(2), vault_now()]);
+                p.push(block.number.clone().into());
                 expect_row(client, sql::WITHDRAWALS_QUEUED, p, || {
                     format!("the vault has no round {round_id}")
                 })
@@ -421,6 +428,7 @@ impl Run {
             Some(RunKey::Bids(vault, round)) => {
                 let mut p = params(&[vault, round]);
                 p.extend((0..5).map(|i| self.column(i)));
+                p.push(block.number.clone().into());
                 expect_row(client, sql::BIDS_PLACED, p, || unknown_round(round))
             }
         }

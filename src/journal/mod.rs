@@ -1,8 +1,8 @@
 //! Journal and revert: undoing applied blocks exactly (SPEC section 5).
 //!
-//! The journal itself is kept by statement triggers (`sql/journal.sql`) while the apply path
-//! writes; this module decides which blocks to undo, newest first, and refuses when a block's
-//! journal was pruned (it lies below `evp.journal_horizon`).
+//! The journal itself is written by the apply path's statements (`apply::statements`); this
+//! module decides which blocks to undo, newest first, and refuses when a block's journal was
+//! pruned (it lies below `evp.journal_horizon`).
 
 #[cfg(any(test, feature = "pg_test"))]
 mod reorg_tests;
