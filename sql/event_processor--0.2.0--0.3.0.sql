@@ -178,6 +178,10 @@ BEGIN
     END LOOP;
 END $do$;
 
+-- A vault's LPs, with the address too (sql/schema.sql).
+DROP INDEX public."Liquidity_Providers_vault_idx";
+CREATE INDEX "Liquidity_Providers_vault_idx" ON public."Liquidity_Providers" (vault_address, address);
+
 -- The applied blocks from `first` to `last` become what they were before they were applied:
 -- pending again, or noted for a block without a row, with nothing counted.
 CREATE FUNCTION evp.unapply_blocks(first numeric, last numeric) RETURNS void
