@@ -92,65 +92,65 @@ macro_rules! rows_written {
 
 /// The block's history and notifications, once per row it wrote: the rows of its journal (each
 /// write journals the rows it changes), as they are now. History: each vault's and LP's
-/// balances at the end of the block (upserted: late events of a block write its rows again).
-/// Notifications: "insert" or "update" by the row's first image in the block, sent unless
-/// evp.notify is off, or counted as skipped while the queue has no room (sql/journal.sql).
-/// $1 block.
-const BLOCK_WRITTEN: &str = concat!(
-    "WITH ",
-    rows_written!(
-        "vaults",
-        "VaultStates",
-        "v",
-        "address",
-        "v.address = j.address"
-    ),
-    ",\n",
-    rows_written!(
-        "lps",
-        "Liquidity_Providers",
-        "l",
-        "address, vault_address",
-        "l.address = j.address AND l.vault_address = j.vault_address"
-    ),
-    ",\n",
-    rows_written!(
-        "rounds",
-        "Option_Rounds",
-        "r",
-        "address",
-        "r.address = j.address"
-    ),
-    ",\n",
-    rows_written!(
-        "buyers",
-        "Option_Buyers",
-        "o",
-        "address, round_address",
-        "o.address = j.address AND o.round_address = j.round_address"
-    ),
-    ",\n",
-    rows_written!(
-        "bids",
-        "Bids",
-        "b",
-        "round_address, bid_id",
-        "b.round_address = j.round_address AND b.bid_id = j.bid_id"
-    ),
-    r#",
+/// balances at the end of the block, `$vault_conflict` and `$lp_conflict` (an ON CONFLICT
+/// clause, or none) deciding what a row already there becomes. Notifications: "insert" or
+/// "update" by the row's first image in the block, sent unless evp.notify is off, or counted as
+/// skipped while the queue has no room (sql/journal.sql). $1 block.
+macro_rules! block_written {
+    ($vault_conflict:literal, $lp_conflict:literal) => {
+        concat!(
+            "WITH ",
+            rows_written!(
+                "vaults",
+                "VaultStates",
+                "v",
+                "address",
+                "v.address = j.address"
+            ),
+            ",\n",
+            rows_written!(
+                "lps",
+                "Liquidity_Providers",
+                "l",
+                "address, vault_address",
+                "l.address = j.address AND l.vault_address = j.vault_address"
+            ),
+            ",\n",
+            rows_written!(
+                "rounds",
+                "Option_Rounds",
+                "r",
+                "address",
+                "r.address = j.address"
+            ),
+            ",\n",
+            rows_written!(
+                "buyers",
+                "Option_Buyers",
+                "o",
+                "address, round_address",
+                "o.address = j.address AND o.round_address = j.round_address"
+            ),
+            ",\n",
+            rows_written!(
+                "bids",
+                "Bids",
+                "b",
+                "round_address, bid_id",
+                "b.round_address = j.round_address AND b.bid_id = j.bid_id"
+            ),
+            r#",
 vault_history AS (
     INSERT INTO public."Vault_Historic" AS h (address, block_number, unlocked_balance, locked_balance, stashed_balance)
-    SELECT (v).address, $1::numeric, (v).unlocked_balance, (v).locked_balance, (v).stashed_balance FROM vaults
-    ON CONFLICT (address, block_number) DO UPDATE
-       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
-           stashed_balance = EXCLUDED.stashed_balance),
+    SELECT (v).address, $1::numeric, (v).unlocked_balance, (v).locked_balance, (v).stashed_balance FROM vaults"#,
+            $vault_conflict,
+            r#"),
 lp_history AS (
     INSERT INTO public."Liquidity_Providers_Historic" AS h
            (address, vault_address, block_number, unlocked_balance, locked_balance, stashed_balance)
-    SELECT (l).address, (l).vault_address, $1::numeric, (l).unlocked_balance, (l).locked_balance, (l).stashed_balance FROM lps
-    ON CONFLICT (address, vault_address, block_number) DO UPDATE
-       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
-           stashed_balance = EXCLUDED.stashed_balance),
+    SELECT (l).address, (l).vault_address, $1::numeric, (l).unlocked_balance, (l).locked_balance, (l).stashed_balance FROM lps"#,
+            $lp_conflict,
+            r#"),
 changes AS (
     SELECT 'vault_update' AS channel, row_to_json(v)::text AS payload, inserted FROM vaults
     UNION ALL SELECT 'lp_update', row_to_json(l)::text, inserted FROM lps
@@ -164,6 +164,24 @@ SELECT (SELECT count(pg_catalog.pg_notify(c.channel, '{"operation" : "' || CASE 
                                                      || '", "payload" : ' || c.payload || '}' || g.pad))
           FROM changes c, guard g WHERE g.room) AS sent,
        (SELECT evp.notifications_skipped(count(*)) FROM changes c, guard g WHERE NOT g.room HAVING count(*) > 0) AS skipped"#
+        )
+    };
+}
+
+/// A block applied for the first time: its history rows are new (plain inserts, without the
+/// conflict checks that cost as much as the insert when a block writes every LP of a vault).
+const BLOCK_WRITTEN: &str = block_written!("", "");
+
+/// Late events of an applied block: they write its history rows again.
+const LATE_EVENTS_WRITTEN: &str = block_written!(
+    r#"
+    ON CONFLICT (address, block_number) DO UPDATE
+       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
+           stashed_balance = EXCLUDED.stashed_balance"#,
+    r#"
+    ON CONFLICT (address, vault_address, block_number) DO UPDATE
+       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
+           stashed_balance = EXCLUDED.stashed_balance"#
 );
 
 /// Marks the rows written from now on as changes of block $1 (see sql/journal.sql); '' ends it.
@@ -214,7 +232,12 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
         tally.failed.to_string().into(),
     ];
     if tally.applied > 0 {
-        spi(run(client, BLOCK_WRITTEN, &[block.number.clone().into()]));
+        let written = if block.late {
+            LATE_EVENTS_WRITTEN
+        } else {
+            BLOCK_WRITTEN
+        };
+        spi(run(client, written, &[block.number.clone().into()]));
     }
     spi(run(client, BLOCK_DONE, &params));
     prune_after(client, &block.number, &block.number);

@@ -29,6 +29,8 @@ pub struct BlockCtx {
     pub timestamp: Option<String>,
     /// Whether the indexer's `events` table has the optional `from_address` column.
     pub events_have_emitter: bool,
+    /// The events are late: they arrived after the block was applied, which wrote its history.
+    pub late: bool,
 }
 
 pub enum Applied {

@@ -64,6 +64,7 @@ pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) -> Late {
         timestamp: spi(row.get_by_name("timestamp")),
         events_have_emitter: spi(row.get_by_name::<bool, _>("events_have_emitter"))
             .unwrap_or(false),
+        late: true,
     };
     apply_events(client, &block);
     Late::Applied

@@ -110,6 +110,7 @@ fn apply_queued(client: &mut SpiClient<'_>, queued: &Queued) -> i64 {
         hash: c.hash.clone(),
         timestamp: queued.timestamp.clone(),
         events_have_emitter: queued.events_have_emitter,
+        late: false,
     };
     apply_events(client, &block)
 }
