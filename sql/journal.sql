@@ -6,9 +6,9 @@
 -- order of changes within the block. The apply path writes the journal itself: each of its
 -- statements journals the rows it changes (src/apply/statements.rs), and once per block it
 -- writes the history and notifications of the rows its journal names (BLOCK_WRITTEN in
--- src/apply/block.rs). It sets evp.applying_block (transaction-local) while it writes. The
--- history tables are not journaled: their rows carry the block they belong to, and a revert
--- deletes them by number.
+-- src/apply/block.rs). It sets evp.applying_block (transaction-local) while it writes, which
+-- keeps the notification triggers below off its writes. The history tables are not journaled:
+-- their rows carry the block they belong to, and a revert deletes them by number.
 --
 -- One journal table per table, typed with that table's row type: appending a row image costs
 -- no conversion (a single jsonb journal cost twice as much per row: building keys and images,

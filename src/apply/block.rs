@@ -184,7 +184,8 @@ const LATE_EVENTS_WRITTEN: &str = block_written!(
            stashed_balance = EXCLUDED.stashed_balance"#
 );
 
-/// Marks the rows written from now on as changes of block $1 (see sql/journal.sql); '' ends it.
+/// Says that block $1 is being applied, which keeps the notification triggers off the rows
+/// written from now on (their WHEN, sql/journal.sql: the block notifies itself); '' ends it.
 const JOURNAL_BLOCK: &str = "SELECT set_config('evp.applying_block', $1, true)";
 
 /// A skipped event, under evp.on_error = skip.
