@@ -85,14 +85,15 @@ pub fn run<'conn>(
     client.update(unsafe { &*plan }, None, &args)
 }
 
-/// Runs `f` (the extension's work in one call from SQL, or one batch of the worker) with
-/// `plan_cache_mode = force_generic_plan`, set as a function's SET clause sets it: undone on
-/// return, or by the error's (sub)transaction rollback. The plan cache would otherwise plan a
+/// Runs `f` with an SPI connection: the extension's work in one call from SQL, or one batch of
+/// the worker. Its statements run with `plan_cache_mode = force_generic_plan`, set as a
+/// function's SET clause sets it: undone on return, or by the error's (sub)transaction
+/// rollback. The plan cache would otherwise plan a
 /// statement again on every call whenever its custom plan looks cheaper than the generic one
 /// (array parameters, parameters that const-fold), and planning a statement of several CTEs
 /// costs more than running it. Statements are written for their generic plan: each lookup a
 /// step of an index, whatever the parameters (see the OFFSET 0 and scalar subqueries).
-pub fn with_generic_plans<R>(f: impl FnOnce() -> R) -> R {
+pub fn connect<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
     // SAFETY: inside a transaction; the name and value are NUL-terminated literals, and the
     // nest level opened here is closed below (or by the abort of the transaction).
     let level = unsafe {
@@ -109,7 +110,7 @@ pub fn with_generic_plans<R>(f: impl FnOnce() -> R) -> R {
         );
         level
     };
-    let result = f();
+    let result = Spi::connect_mut(f);
     // SAFETY: closes the nest level opened above.
     unsafe { pg_sys::AtEOXact_GUC(true, level) };
     result

@@ -12,18 +12,16 @@
 
 use crate::catchup::{catch_up, rebuild, reprocess, Budget};
 use crate::journal::revert_from;
-use crate::spi::{lock, with_generic_plans};
+use crate::spi::{connect, lock};
 use crate::version::{earlier_update_step, other_version, refuse};
 use pgrx::prelude::*;
-use pgrx::spi::{Spi, SpiClient};
+use pgrx::spi::SpiClient;
 
 /// Runs `f` with an SPI connection, holding the extension's lock until the transaction ends.
 pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
-    with_generic_plans(|| {
-        Spi::connect_mut(|client| {
-            lock();
-            f(client)
-        })
+    connect(|client| {
+        lock();
+        f(client)
     })
 }
 
@@ -42,7 +40,7 @@ mod evp {
     use crate::catchup::{events_arrived, on_block_rows, process_queue, record_late_blocks};
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
-    use crate::spi::{value, with_generic_plans};
+    use crate::spi::{connect, value};
     use crate::version::{defer, other_version, refuse};
     use crate::worker::wake_at_commit;
     use pgrx::prelude::*;
@@ -70,13 +68,11 @@ mod evp {
             Mode::Sync => serialized(|client| on_block_rows(client, &numbers, true)),
             // Only entries in the ledger: no lock, so the indexer never waits for a batch. The
             // worker is woken at commit.
-            Mode::Async | Mode::Off => with_generic_plans(|| {
-                Spi::connect_mut(|client| {
-                    on_block_rows(client, &numbers, false);
-                    if MODE.get() == Mode::Async {
-                        wake_at_commit();
-                    }
-                })
+            Mode::Async | Mode::Off => connect(|client| {
+                on_block_rows(client, &numbers, false);
+                if MODE.get() == Mode::Async {
+                    wake_at_commit();
+                }
             }),
         }
     }

@@ -11,7 +11,7 @@ use crate::apply::error_report;
 use crate::catchup::{catch_up, Budget};
 use crate::guc::{self, Mode};
 use crate::ledger::rows_waiting;
-use crate::spi::{lock, run, spi, with_generic_plans};
+use crate::spi::{connect, lock, run, spi};
 use crate::version;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::pg_sys;
@@ -196,30 +196,28 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
 }
 
 fn run_batch(max_blocks: i64, over_gaps: bool) -> Batch {
-    with_generic_plans(|| {
-        Spi::connect_mut(|client| {
-            spi(run(client, PIN_SEARCH_PATH, &[]));
-            // Every batch: the extension may be dropped, created or updated meanwhile.
-            match version::installed(client) {
-                None => return Batch::NoExtension,
-                Some(v) if v != version::LIBRARY => return Batch::OtherVersion,
-                Some(_) => {}
-            }
-            if guc::MODE.get() == Mode::Off {
-                return Batch::Off;
-            }
-            lock();
-            let budget = Budget {
-                max: Some(max_blocks),
-                run_as_one: true,
-            };
-            let walked = catch_up(client, budget, over_gaps);
-            status::applied(walked.blocks, walked.events);
-            Batch::Applied(
-                walked.spent,
-                walked.spent < max_blocks && rows_waiting(client),
-            )
-        })
+    connect(|client| {
+        spi(run(client, PIN_SEARCH_PATH, &[]));
+        // Every batch: the extension may be dropped, created or updated meanwhile.
+        match version::installed(client) {
+            None => return Batch::NoExtension,
+            Some(v) if v != version::LIBRARY => return Batch::OtherVersion,
+            Some(_) => {}
+        }
+        if guc::MODE.get() == Mode::Off {
+            return Batch::Off;
+        }
+        lock();
+        let budget = Budget {
+            max: Some(max_blocks),
+            run_as_one: true,
+        };
+        let walked = catch_up(client, budget, over_gaps);
+        status::applied(walked.blocks, walked.events);
+        Batch::Applied(
+            walked.spent,
+            walked.spent < max_blocks && rows_waiting(client),
+        )
     })
 }
 
