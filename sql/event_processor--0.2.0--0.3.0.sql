@@ -35,6 +35,24 @@ CREATE INDEX blocks_reverted_rows_idx ON evp.blocks (block_number) WHERE state =
 CREATE INDEX blocks_late_idx ON evp.blocks (block_number) WHERE late;
 SELECT pg_catalog.pg_extension_config_dump('evp.blocks', '');
 
+-- Held blocks (evp.on_error = hold, SPEC 7.3): a block that could not be applied stays in the
+-- queue, not applied, and everything above it waits (src/ledger/hold.rs). Its cause: the event
+-- that failed, if one did, the SQLSTATE and the reason. evp_catchup() releases the holds and
+-- tries again. An entry that leaves the ledger takes its hold with it.
+CREATE TABLE evp.held_blocks (
+    block_number numeric(78,0) NOT NULL,
+    block_hash varchar(66) NOT NULL,
+    held_at timestamptz NOT NULL DEFAULT now(),
+    vault_address varchar(255),
+    event_nonce bigint,
+    event_name varchar(255),
+    sqlstate char(5) NOT NULL,
+    reason text NOT NULL,
+    PRIMARY KEY (block_number, block_hash),
+    FOREIGN KEY (block_number, block_hash) REFERENCES evp.blocks ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('evp.held_blocks', '');
+
 -- Applied blocks first (a hash once reverted and back is applied), then what the indexer
 -- reverted, the rows not applied, and the blocks without a row.
 INSERT INTO evp.blocks (block_number, block_hash, state, late, events_applied, events_ignored, events_failed)
@@ -253,9 +271,11 @@ END $$;
 DROP FUNCTION evp.note_reverted(numeric, text);
 -- The indexer says block (number, hash) is gone (its row deleted, or kept as REVERTED:
 -- row_kept): its events are never applied again unless a row with that hash comes back. Called
--- once the block, if applied, is reverted.
+-- once the block, if applied, is reverted. A hold of it goes: it is no block to apply any more.
 CREATE FUNCTION evp.note_reverted(block_number numeric, block_hash text, row_kept boolean) RETURNS void
 LANGUAGE sql AS $$
+    DELETE FROM evp.held_blocks h
+     WHERE h.block_number = note_reverted.block_number AND h.block_hash = evp.normalize_felt(note_reverted.block_hash);
     INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row)
     VALUES (block_number, evp.normalize_felt(block_hash), 'reverted', row_kept)
     ON CONFLICT ON CONSTRAINT blocks_pkey DO UPDATE SET state = 'reverted', has_row = EXCLUDED.has_row, late = false
@@ -331,7 +351,7 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA evp FROM PUBLIC;
 CREATE OR REPLACE FUNCTION evp_status()
 RETURNS TABLE (mode text, preloaded boolean, worker_pid integer, worker_state text,
                last_applied_block numeric, newest_block numeric, lag_blocks numeric, pending_blocks bigint,
-               waiting_for text,
+               waiting_for text, held_blocks bigint,
                events_applied bigint, events_ignored bigint, failed_events bigint,
                notifications_skipped bigint, notifications_skipping_since timestamptz,
                last_error text, last_failed_event text, journal_blocks bigint, journal_rows bigint,
@@ -353,7 +373,7 @@ BEGIN
            (SELECT count(*) FROM evp.blocks q
              WHERE q.state IN ('noted', 'pending') AND (q.has_row OR q.block_number < newest.n OR q.block_number < tip.n))
            + (SELECT count(*) FROM evp.blocks l WHERE l.late),
-           evp.waiting_for(),
+           evp.waiting_for(), (SELECT count(*) FROM evp.held_blocks),
            (SELECT coalesce(sum(a.events_applied), 0)::bigint FROM evp.blocks a WHERE a.state = 'applied'),
            (SELECT coalesce(sum(a.events_ignored), 0)::bigint FROM evp.blocks a WHERE a.state = 'applied'),
            coalesce((SELECT f.n FROM f), 0),

@@ -194,7 +194,8 @@ CREATE TABLE public."Liquidity_Providers_Historic" (
 -- - pending: a row not applied yet;
 -- - applied;
 -- - reverted: the indexer reverted or deleted it; its events are never applied again unless a
---   row with its hash comes back.
+--   row with its hash comes back;
+-- - held: noted or pending, with an entry in evp.held_blocks (below).
 -- Noted and pending blocks are the queue, walked in number order by the rules of
 -- src/ledger/rules.rs. Kept current by the triggers on the indexer's tables (sql/triggers.sql)
 -- in every mode, so that the next block, and what it waits for, is one step of an index.
@@ -226,6 +227,23 @@ CREATE INDEX blocks_not_empty_idx ON evp.blocks (block_number)
 CREATE INDEX blocks_noted_idx ON evp.blocks (block_number, block_hash) WHERE state = 'noted';
 CREATE INDEX blocks_reverted_rows_idx ON evp.blocks (block_number) WHERE state = 'reverted' AND has_row;
 CREATE INDEX blocks_late_idx ON evp.blocks (block_number) WHERE late;
+
+-- Held blocks (evp.on_error = hold, SPEC 7.3): a block that could not be applied stays in the
+-- queue, not applied, and everything above it waits (src/ledger/hold.rs). Its cause: the event
+-- that failed, if one did, the SQLSTATE and the reason. evp_catchup() releases the holds and
+-- tries again. An entry that leaves the ledger takes its hold with it.
+CREATE TABLE evp.held_blocks (
+    block_number numeric(78,0) NOT NULL,
+    block_hash varchar(66) NOT NULL,
+    held_at timestamptz NOT NULL DEFAULT now(),
+    vault_address varchar(255),
+    event_nonce bigint,
+    event_name varchar(255),
+    sqlstate char(5) NOT NULL,
+    reason text NOT NULL,
+    PRIMARY KEY (block_number, block_hash),
+    FOREIGN KEY (block_number, block_hash) REFERENCES evp.blocks ON DELETE CASCADE
+);
 
 -- The applied blocks and their counters, for operators and tests.
 CREATE VIEW evp.applied_blocks AS
@@ -265,6 +283,7 @@ SELECT pg_catalog.pg_extension_config_dump('public."Bids"', '');
 SELECT pg_catalog.pg_extension_config_dump('public."Vault_Historic"', '');
 SELECT pg_catalog.pg_extension_config_dump('public."Liquidity_Providers_Historic"', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.held_blocks', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.vault_progress', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.lp_round_liquidity', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.failed_events', '');

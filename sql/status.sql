@@ -8,7 +8,7 @@
 CREATE FUNCTION evp_status()
 RETURNS TABLE (mode text, preloaded boolean, worker_pid integer, worker_state text,
                last_applied_block numeric, newest_block numeric, lag_blocks numeric, pending_blocks bigint,
-               waiting_for text,
+               waiting_for text, held_blocks bigint,
                events_applied bigint, events_ignored bigint, failed_events bigint,
                notifications_skipped bigint, notifications_skipping_since timestamptz,
                last_error text, last_failed_event text, journal_blocks bigint, journal_rows bigint,
@@ -30,7 +30,7 @@ BEGIN
            (SELECT count(*) FROM evp.blocks q
              WHERE q.state IN ('noted', 'pending') AND (q.has_row OR q.block_number < newest.n OR q.block_number < tip.n))
            + (SELECT count(*) FROM evp.blocks l WHERE l.late),
-           evp.waiting_for(),
+           evp.waiting_for(), (SELECT count(*) FROM evp.held_blocks),
            (SELECT coalesce(sum(a.events_applied), 0)::bigint FROM evp.blocks a WHERE a.state = 'applied'),
            (SELECT coalesce(sum(a.events_ignored), 0)::bigint FROM evp.blocks a WHERE a.state = 'applied'),
            coalesce((SELECT f.n FROM f), 0),

@@ -52,9 +52,11 @@ END $$;
 
 -- The indexer says block (number, hash) is gone (its row deleted, or kept as REVERTED:
 -- row_kept): its events are never applied again unless a row with that hash comes back. Called
--- once the block, if applied, is reverted.
+-- once the block, if applied, is reverted. A hold of it goes: it is no block to apply any more.
 CREATE FUNCTION evp.note_reverted(block_number numeric, block_hash text, row_kept boolean) RETURNS void
 LANGUAGE sql AS $$
+    DELETE FROM evp.held_blocks h
+     WHERE h.block_number = note_reverted.block_number AND h.block_hash = evp.normalize_felt(note_reverted.block_hash);
     INSERT INTO evp.blocks AS x (block_number, block_hash, state, has_row)
     VALUES (block_number, evp.normalize_felt(block_hash), 'reverted', row_kept)
     ON CONFLICT ON CONSTRAINT blocks_pkey DO UPDATE SET state = 'reverted', has_row = EXCLUDED.has_row, late = false

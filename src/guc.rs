@@ -17,9 +17,14 @@ pub enum Mode {
     Off,
 }
 
-/// What a bad event does.
+/// What a block that cannot be applied does (a bad event, a lock or statement timeout).
 #[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum OnError {
+    /// Hold the block, not applied, with its cause in `evp.held_blocks`; the blocks above it
+    /// wait; the inserting transaction commits (SPEC 7.3: an indexer that never retries loses
+    /// nothing). `evp_catchup()` tries again.
+    #[name = c"hold"]
+    Hold,
     /// Fail the transaction with an error naming block, vault, nonce, event and reason.
     #[name = c"abort"]
     Abort,
@@ -29,7 +34,7 @@ pub enum OnError {
 }
 
 pub static MODE: GucSetting<Mode> = GucSetting::<Mode>::new(Mode::Sync);
-pub static ON_ERROR: GucSetting<OnError> = GucSetting::<OnError>::new(OnError::Abort);
+pub static ON_ERROR: GucSetting<OnError> = GucSetting::<OnError>::new(OnError::Hold);
 pub static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// The database the background worker serves (postmaster start only).
 pub static DATABASE: GucSetting<Option<CString>> =
@@ -73,8 +78,8 @@ pub fn init() {
     );
     GucRegistry::define_enum_guc(
         c"evp.on_error",
-        c"What a bad event does: abort the transaction, or skip it and record it.",
-        c"skip records the event and the reason in evp.failed_events and applies the rest of the block.",
+        c"What a block that cannot be applied does: hold it, abort the transaction, or skip the bad event.",
+        c"hold (for an indexer that never retries) keeps the block, not applied, in evp.held_blocks with its cause, lets the transaction commit, and evp_catchup() tries again; abort fails the transaction; skip records the event and the reason in evp.failed_events and applies the rest of the block.",
         &ON_ERROR,
         GucContext::Userset,
         GucFlags::default(),

@@ -12,8 +12,9 @@
 //!   late events, the indexer's `driver_events` queue, replays;
 //! - `worker`: the background worker for async mode and catch-up, woken by a latch at commit;
 //! - `api`: the SQL functions and trigger entry points, thin wrappers over the stages above;
-//! - `spi`, `error`, `guc`, `version`: cached plans and SPI helpers, errors for SQL callers, the
-//!   `evp.*` settings, the library's version against the database's extension;
+//! - `spi`, `subxact`, `error`, `guc`, `version`: cached plans and SPI helpers, subtransactions,
+//!   errors for SQL callers, the `evp.*` settings, the library's version against the database's
+//!   extension;
 //! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`), the triggers on the
 //!   indexer's tables (`triggers.sql`) and the privileges (`privileges.sql`) of the install script.
 
@@ -32,6 +33,7 @@ mod guc;
 mod journal;
 mod ledger;
 mod spi;
+mod subxact;
 #[cfg(any(test, feature = "pg_test"))]
 mod testing;
 mod version;

@@ -10,9 +10,13 @@
 //! with the extension owner's rights, `search_path` pinned, and are not executable by PUBLIC
 //! (sql/privileges.sql).
 
+use crate::apply::BlockFailure;
 use crate::catchup::{catch_up, rebuild, reprocess, Budget};
+use crate::guc::{OnError, ON_ERROR};
 use crate::journal::revert_from;
+use crate::ledger::hold::{hold_next, release};
 use crate::spi::{connect, lock};
+use crate::subxact::attempt;
 use crate::version::{earlier_update_step, other_version, refuse};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -22,6 +26,29 @@ pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
     connect(|client| {
         lock();
         f(client)
+    })
+}
+
+/// The sync path of a trigger entry point (`work`, under the extension's lock). Under
+/// `evp.on_error = hold` a block that fails is held by the walk; what fails around the blocks
+/// (the lock, a lock or statement timeout, the ledger's bookkeeping) must not fail the
+/// indexer's transaction either: `work` is rolled back, `fallback` records what async mode
+/// would (the ledger's entries), and the queue's lowest block is held with the cause.
+fn sync_path(work: impl FnOnce(&mut SpiClient<'_>), fallback: impl FnOnce(&mut SpiClient<'_>)) {
+    if ON_ERROR.get() != OnError::Hold {
+        return serialized(work);
+    }
+    connect(|client| {
+        BlockFailure::reset();
+        let done = attempt(|| {
+            lock();
+            work(client);
+            Ok(())
+        });
+        if let Err(failure) = done {
+            fallback(client);
+            hold_next(client, failure);
+        }
     })
 }
 
@@ -36,7 +63,7 @@ fn operator<R>(name: &str, f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 
 #[pg_schema]
 mod evp {
-    use super::serialized;
+    use super::{serialized, sync_path};
     use crate::catchup::{events_arrived, on_block_rows, process_queue, record_late_blocks};
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
@@ -65,7 +92,10 @@ mod evp {
             return defer(&installed, &format!("{what} applied after the update"));
         }
         match MODE.get() {
-            Mode::Sync => serialized(|client| on_block_rows(client, &numbers, true)),
+            Mode::Sync => sync_path(
+                |client| on_block_rows(client, &numbers, true),
+                |client| on_block_rows(client, &numbers, false),
+            ),
             // Only entries in the ledger: no lock, so the indexer never waits for a batch. The
             // worker is woken at commit.
             Mode::Async | Mode::Off => connect(|client| {
@@ -101,7 +131,8 @@ mod evp {
             return defer(&installed, "new events are applied after the update");
         }
         match MODE.get() {
-            Mode::Sync => serialized(|client| events_arrived(client, &blocks)),
+            // The events are in the ledger already (noted, or their applied block marked late).
+            Mode::Sync => sync_path(|client| events_arrived(client, &blocks), |_| {}),
             // The ledger holds them for the worker (or evp_catchup()).
             Mode::Async | Mode::Off => wake_at_commit(),
         }
@@ -118,9 +149,12 @@ mod evp {
             );
         }
         match MODE.get() {
-            Mode::Sync => serialized(|client| {
-                process_queue(client, None);
-            }),
+            Mode::Sync => sync_path(
+                |client| {
+                    process_queue(client, None);
+                },
+                |_| {},
+            ),
             Mode::Async => wake_at_commit(),
             Mode::Off => {}
         }
@@ -149,8 +183,8 @@ mod evp {
     }
 }
 
-/// Applies pending blocks now, oldest first, at most `max_blocks` of them (all when NULL).
-/// Returns the number of blocks applied.
+/// Applies pending blocks now, oldest first, at most `max_blocks` of them (all when NULL),
+/// held blocks tried again. Returns the number of blocks applied.
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn evp_catchup(max_blocks: default!(Option<i32>, "NULL")) -> i64 {
@@ -163,6 +197,7 @@ fn evp_catchup(max_blocks: default!(Option<i32>, "NULL")) -> i64 {
             max: max_blocks.map(i64::from),
             run_as_one: false,
         };
+        release(client);
         catch_up(client, budget, true).blocks
     })
 }
@@ -182,6 +217,7 @@ fn evp_revert_to(block: AnyNumeric) -> i64 {
 #[search_path(pg_catalog, pg_temp)]
 fn evp_reprocess(from_block: AnyNumeric) -> i64 {
     operator("evp_reprocess()", |client| {
+        release(client);
         reprocess(client, &from_block.to_string())
     })
 }
@@ -190,5 +226,8 @@ fn evp_reprocess(from_block: AnyNumeric) -> i64 {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn evp_rebuild() -> i64 {
-    operator("evp_rebuild()", rebuild)
+    operator("evp_rebuild()", |client| {
+        release(client);
+        rebuild(client)
+    })
 }

@@ -7,10 +7,12 @@ use crate::error::raise_with_hint;
 use crate::guc::{OnError, ON_ERROR};
 use crate::journal::prune_after;
 use crate::spi::{run, spi, Param};
+use crate::subxact::attempt;
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
-use pgrx::pg_sys::{self, PgTryBuilder};
+use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
 
 /// The block's events not applied yet, in vault then nonce order, with `$emitter` (the
@@ -262,18 +264,11 @@ fn apply_run(
     if run.rows.is_empty() {
         return;
     }
-    let subxact = SubTransaction::begin();
-    let applied = PgTryBuilder::new(AssertUnwindSafe(|| run.apply(client, block).is_ok()))
-        .catch_others(|_| false)
-        .execute();
-    if applied {
-        subxact.release();
-        for &i in &run.rows {
+    let applied = attempt(|| run.apply(client, block).map_err(Failure::from)).is_ok();
+    for &i in &run.rows {
+        if applied {
             tally.add(client, block, &rows[i], Ok(Applied::Applied));
-        }
-    } else {
-        subxact.rollback();
-        for &i in &run.rows {
+        } else {
             tally.apply(client, block, &rows[i]);
         }
     }
@@ -402,80 +397,95 @@ fn sqlstate(code: PgSqlErrorCode) -> String {
         .collect()
 }
 
-/// Applies one event. Under `abort`, a failure raises an error naming block, vault, nonce,
-/// event and reason, and the whole transaction rolls back. Under `skip`, the event runs in a
-/// subtransaction that is rolled back on failure, and the failure is returned to be recorded.
+/// Applies one event. Under `skip`, the event runs in a subtransaction that is rolled back on
+/// failure, and the failure is returned to be recorded. Otherwise a failure raises an error
+/// naming block, vault, nonce, event and reason: under `abort` the whole transaction rolls
+/// back; under `hold` the walk catches it and holds the block (see [`BlockFailure`]).
 fn apply_one(
     client: &mut SpiClient<'_>,
     block: &BlockCtx,
     row: &EventRow,
 ) -> Result<Applied, Failure> {
-    let subxact = (ON_ERROR.get() == OnError::Skip).then(SubTransaction::begin);
-    let result = PgTryBuilder::new(AssertUnwindSafe(|| {
-        apply_event(client, block, row).map_err(Failure::from)
-    }))
-    .catch_others(|e| Err(Failure::from(e)))
-    .execute();
-    match (result, subxact) {
-        (Ok(applied), Some(s)) => {
-            s.release();
-            Ok(applied)
-        }
-        (Ok(applied), None) => Ok(applied),
-        (Err(failure), Some(s)) => {
-            s.rollback();
-            Err(failure)
-        }
-        (Err(Failure { code, reason }), None) => raise_with_hint(
-            code,
-            format!(
-                "block {}, vault {}, event nonce {} ({}): {reason}",
-                block.number, row.vault_raw, row.nonce, row.name
-            ),
-            "With evp.on_error = 'skip', such an event is recorded in evp.failed_events and the rest of \
-             its block is applied.",
+    let apply = || apply_event(client, block, row).map_err(Failure::from);
+    if ON_ERROR.get() == OnError::Skip {
+        return attempt(apply);
+    }
+    let Failure { code, reason } = match PgTryBuilder::new(AssertUnwindSafe(apply))
+        .catch_others(|e| Err(Failure::from(e)))
+        .execute()
+    {
+        Ok(applied) => return Ok(applied),
+        Err(failure) => failure,
+    };
+    FAILED_EVENT.set(Some(FailedEvent {
+        vault: row.vault_raw.clone(),
+        nonce: row.nonce,
+        name: row.name.clone(),
+        reason: reason.clone(),
+    }));
+    raise_with_hint(
+        code,
+        format!(
+            "block {}, vault {}, event nonce {} ({}): {reason}",
+            block.number, row.vault_raw, row.nonce, row.name
         ),
+        "With evp.on_error = 'hold' (the default) the transaction commits and the block is held; with \
+         'skip' the event is recorded in evp.failed_events and the rest of its block applied.",
+    )
+}
+
+/// The event whose failure `apply_one` raised last, for the block's hold.
+struct FailedEvent {
+    vault: String,
+    nonce: i64,
+    name: String,
+    reason: String,
+}
+
+thread_local! {
+    static FAILED_EVENT: Cell<Option<FailedEvent>> = const { Cell::new(None) };
+}
+
+/// Why a block could not be applied (under `evp.on_error = hold`): the event that failed, if
+/// an event did (otherwise a statement of the block's bookkeeping, or a lock or statement
+/// timeout), its SQLSTATE and the reason.
+pub struct BlockFailure {
+    pub vault: Option<String>,
+    pub nonce: Option<i64>,
+    pub event: Option<String>,
+    pub sqlstate: String,
+    pub reason: String,
+}
+
+impl BlockFailure {
+    /// Forgets the event of an earlier failure: call before the work whose failure is caught.
+    pub fn reset() {
+        FAILED_EVENT.set(None);
     }
 }
 
-/// An internal subtransaction, as PL/pgSQL uses for an EXCEPTION block.
-struct SubTransaction {
-    memory: pg_sys::MemoryContext,
-    owner: pg_sys::ResourceOwner,
-}
-
-impl SubTransaction {
-    fn begin() -> Self {
-        // SAFETY: called inside a transaction; memory context and resource owner are restored
-        // when the subtransaction ends.
-        unsafe {
-            let memory = pg_sys::CurrentMemoryContext;
-            let owner = pg_sys::CurrentResourceOwner;
-            pg_sys::BeginInternalSubTransaction(std::ptr::null());
-            pg_sys::MemoryContextSwitchTo(memory);
-            SubTransaction { memory, owner }
+impl From<CaughtError> for BlockFailure {
+    fn from(e: CaughtError) -> Self {
+        let report = error_report(&e);
+        let sqlstate = sqlstate(report.sql_error_code());
+        match FAILED_EVENT.take() {
+            Some(f) => BlockFailure {
+                vault: Some(f.vault),
+                nonce: Some(f.nonce),
+                event: Some(f.name),
+                sqlstate,
+                reason: f.reason,
+            },
+            None => BlockFailure {
+                vault: None,
+                nonce: None,
+                event: None,
+                sqlstate,
+                reason: report
+                    .message()
+                    .trim_start_matches("event_processor: ")
+                    .to_owned(),
+            },
         }
-    }
-
-    fn release(self) {
-        // SAFETY: this subtransaction is the current one.
-        unsafe {
-            pg_sys::ReleaseCurrentSubTransaction();
-            self.restore();
-        }
-    }
-
-    fn rollback(self) {
-        // SAFETY: this subtransaction is the current one, possibly failed.
-        unsafe {
-            pg_sys::MemoryContextSwitchTo(self.memory);
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-            self.restore();
-        }
-    }
-
-    unsafe fn restore(&self) {
-        pg_sys::MemoryContextSwitchTo(self.memory);
-        pg_sys::CurrentResourceOwner = self.owner;
     }
 }

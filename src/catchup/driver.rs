@@ -73,9 +73,13 @@ SELECT a.block_number::text AS n FROM evp.blocks a
 
 /// The indexer reverted the block with hash $1 (its RevertBlock notice): when that block has
 /// no row, only this remembers it (a row's revert is its UPDATE or DELETE: sql/triggers.sql).
+/// A hold of it goes.
 const FORGET: &str = r#"
-UPDATE evp.blocks SET state = 'reverted'
- WHERE block_hash = evp.normalize_felt($1) AND state = 'noted'"#;
+WITH f AS (
+    UPDATE evp.blocks SET state = 'reverted'
+     WHERE block_hash = evp.normalize_felt($1) AND state = 'noted'
+    RETURNING block_number, block_hash)
+DELETE FROM evp.held_blocks h USING f WHERE h.block_number = f.block_number AND h.block_hash = f.block_hash"#;
 
 /// A reverted block's row is marked REVERTED, as the Pitch Lake indexer itself does before its
 /// RevertBlock, for writers of the queue that do not, so that it is not applied again unless

@@ -5,6 +5,7 @@
 //! vault's last) keeps nonce order only by reprocessing from its block: its caller's business.
 
 use crate::apply::{apply_events, events_have_emitter, BlockCtx};
+use crate::ledger::hold::holding;
 use crate::spi::{run, spi};
 use pgrx::spi::SpiClient;
 
@@ -13,14 +14,20 @@ use pgrx::spi::SpiClient;
 const RECORD_LATE: &str = r#"
 INSERT INTO evp.late_blocks (block_number) SELECT unnest($1::text[])::numeric ON CONFLICT DO NOTHING"#;
 
+/// The blocks marked late, but held ones (their late events failed: `ledger::hold`).
 const TAKE_LATE: &str = r#"
-WITH t AS (UPDATE evp.blocks SET late = false WHERE late RETURNING block_number)
+WITH t AS (
+    UPDATE evp.blocks b SET late = false
+     WHERE b.late
+       AND NOT EXISTS (SELECT FROM evp.held_blocks h WHERE h.block_number = b.block_number AND h.block_hash = b.block_hash)
+    RETURNING b.block_number)
 SELECT t.block_number::text AS n FROM t ORDER BY t.block_number"#;
 
 /// The applied block $1: its hash, its row's timestamp (none for a block without a row),
 /// whether the `events` table has `from_address`, and whether some of its events were passed
 /// over: more of them lie at or below their vault's last applied nonce than the block applied,
-/// ignored or failed (they arrived after later events of their vault had been applied).
+/// ignored or failed (they arrived after later events of their vault had been applied). Not a
+/// held block: its late events wait for `evp_catchup()`.
 const LATE_STATE: &str = concat!(
     r#"
 SELECT a.block_hash AS hash, b.timestamp::text AS timestamp, "#,
@@ -34,13 +41,16 @@ SELECT a.block_hash AS hash, b.timestamp::text AS timestamp, "#,
   FROM evp.blocks a
   LEFT JOIN public.starknet_blocks b
          ON a.has_row AND b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = a.block_hash
- WHERE a.block_number = $1::numeric AND a.state = 'applied'"#
+ WHERE a.block_number = $1::numeric AND a.state = 'applied'
+   AND NOT EXISTS (SELECT FROM evp.held_blocks h WHERE h.block_number = a.block_number AND h.block_hash = a.block_hash)"#
 );
 
 /// What became of a block's late events.
 #[derive(PartialEq, Eq)]
 pub enum Late {
     Applied,
+    /// They failed, and the block is held (`ledger::hold`).
+    Held,
     /// Some were passed over (they arrived after later events of their vault were applied):
     /// the block must be reprocessed.
     PassedOver,
@@ -66,17 +76,25 @@ pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) -> Late {
             .unwrap_or(false),
         late: true,
     };
-    apply_events(client, &block);
-    Late::Applied
+    match holding(client, number, &block.hash, |client| {
+        apply_events(client, &block)
+    }) {
+        Some(_) => Late::Applied,
+        None => Late::Held,
+    }
 }
 
 /// Applies the late events of `blocks`, in order, up to the first block that must be
-/// reprocessed, which it returns.
+/// reprocessed, which it returns, or that is held.
 pub fn apply_late(client: &mut SpiClient<'_>, blocks: &[String]) -> Option<String> {
-    blocks
-        .iter()
-        .find(|number| apply_late_events(client, number) == Late::PassedOver)
-        .cloned()
+    for number in blocks {
+        match apply_late_events(client, number) {
+            Late::Applied => {}
+            Late::Held => return None,
+            Late::PassedOver => return Some(number.clone()),
+        }
+    }
+    None
 }
 
 /// Notes blocks whose late events are left to the update (under an older version's objects).

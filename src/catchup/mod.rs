@@ -16,7 +16,8 @@ mod pass;
 mod replay;
 mod walk;
 
-use crate::error::raise_with_hint;
+use crate::error::{raise_with_hint, warn_with_hint};
+use crate::guc::{OnError, ON_ERROR};
 use crate::ledger::rows_arrived;
 use crate::ledger::rules::Strictness;
 use pgrx::prelude::*;
@@ -43,11 +44,14 @@ pub fn on_block_rows(client: &mut SpiClient<'_>, numbers: &[String], apply: bool
         return;
     }
     if let Some((number, tip)) = below_tip {
-        raise_with_hint(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("block {number} arrives at or below the applied tip {tip}"),
-            "Revert to below it first (evp_revert_to), or delete the newer blocks' rows.",
-        );
+        let message = format!("block {number} arrives at or below the applied tip {tip}");
+        let hint = "Revert to below it first (evp_revert_to), or delete the newer blocks' rows.";
+        let code = PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+        if ON_ERROR.get() != OnError::Hold {
+            raise_with_hint(code, message, hint);
+        }
+        // Held: the row is kept, and waits for a revert as in async mode.
+        warn_with_hint(code, message, hint);
     }
     walk(client, Strictness::Strict, Budget::ALL, None);
 }

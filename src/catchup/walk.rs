@@ -3,6 +3,7 @@
 
 use super::empty::{self, Start};
 use crate::apply::{apply_events, BlockCtx};
+use crate::ledger::hold::holding;
 use crate::ledger::rules::{verdict, Strictness, Verdict};
 use crate::ledger::{candidate, Queued};
 use pgrx::spi::SpiClient;
@@ -66,7 +67,8 @@ impl Walked {
 }
 
 /// Applies the queue's blocks in number order while the rules let them go, within `budget`,
-/// at or below `through` if given.
+/// at or below `through` if given. Under `evp.on_error = hold` a block that fails is rolled
+/// back and held (`ledger::hold`), and the walk stops there.
 pub fn walk(
     client: &mut SpiClient<'_>,
     strictness: Strictness,
@@ -82,16 +84,29 @@ pub fn walk(
         if let Verdict::Wait(_) = verdict(c, strictness) {
             break;
         }
-        walked.events += apply_queued(client, &queued);
-        walked.blocks += 1;
-        walked.spent += 1;
-        // The empty rows that follow it, at once.
-        if c.has_row {
-            let limit = budget.run_limit(walked.spent);
-            let run = empty::apply_run(client, &c.number, Start::Above, limit);
-            walked.blocks += run;
-            walked.spent += budget.run_cost(run);
+        match holding(client, &c.number, &c.hash, |client| {
+            step(client, &queued, budget, walked.spent)
+        }) {
+            Some(stepped) => walked.add(stepped),
+            None => break,
         }
+    }
+    walked
+}
+
+/// Applies the candidate, then the empty rows that follow it, at once; `spent` of the budget
+/// is spent before.
+fn step(client: &mut SpiClient<'_>, queued: &Queued, budget: Budget, spent: i64) -> Walked {
+    let c = &queued.candidate;
+    let mut walked = Walked {
+        blocks: 1,
+        events: apply_queued(client, queued),
+        spent: 1,
+    };
+    if c.has_row {
+        let run = empty::apply_run(client, &c.number, Start::Above, budget.run_limit(spent + 1));
+        walked.blocks += run;
+        walked.spent += budget.run_cost(run);
     }
     walked
 }

@@ -1,15 +1,16 @@
 //! The block ledger, `evp.blocks` (sql/schema.sql): every block the extension knows, by number
-//! and hash, with its state (noted, pending, applied, reverted), whether the indexer wrote a
-//! row for it, and the transaction that noted its events. The triggers keep it current
-//! (sql/triggers.sql, and `rows_arrived` here); `rules` decides what goes next from the
+//! and hash, with its state (noted, pending, applied, reverted; held: see `hold`), whether the
+//! indexer wrote a row for it, and the transaction that noted its events. The triggers keep it
+//! current (sql/triggers.sql, and `rows_arrived` here); `rules` decides what goes next from the
 //! candidate this module reads, for the walk and for `evp_status()` alike.
 
+pub mod hold;
 pub mod rules;
 
 use crate::apply::events_have_emitter;
 use crate::spi::{run, spi, value};
 use pgrx::spi::SpiClient;
-use rules::Candidate;
+use rules::{Candidate, Held};
 
 /// The candidate: the lowest block of the queue (noted or pending), at or below $1 if given,
 /// and what the rules need around it. A row at or below the applied tip is passed over: it was
@@ -52,8 +53,11 @@ SELECT c.block_number::text AS number, c.block_hash AS hash, c.has_row, c.has_ev
            AND evp.normalize_felt(b.block_hash) = c.block_hash) AS timestamp,
        "#,
     events_have_emitter!(),
-    r#" AS events_have_emitter
-  FROM c LEFT JOIN tip ON true"#
+    r#" AS events_have_emitter,
+       h.sqlstate::text AS held_sqlstate, h.reason AS held_reason, h.vault_address AS held_vault,
+       h.event_nonce AS held_nonce, h.event_name AS held_event
+  FROM c LEFT JOIN tip ON true
+  LEFT JOIN evp.held_blocks h ON h.block_number = c.block_number AND h.block_hash = c.block_hash"#
 );
 
 /// Block rows $1 arrived (inserted, or back from REVERTED): their entries are pending (or
@@ -120,6 +124,13 @@ pub fn candidate(client: &mut SpiClient<'_>, through: Option<&str>) -> Option<Qu
             reverted_row_before: text("reverted_row_before"),
             row_above: flag("row_above"),
             noted_here: flag("noted_here"),
+            held: text("held_sqlstate").map(|sqlstate| Held {
+                vault: text("held_vault"),
+                nonce: spi(row.get_by_name::<i64, _>("held_nonce")),
+                event: text("held_event"),
+                sqlstate,
+                reason: text("held_reason").unwrap_or_default(),
+            }),
         },
         has_events: flag("has_events"),
         timestamp: text("timestamp"),

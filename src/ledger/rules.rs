@@ -31,6 +31,44 @@ pub struct Candidate {
     /// Its events were noted by this very transaction, whose rows may still be coming (the
     /// indexer's catch-up inserts events for many blocks and a row for the first only).
     pub noted_here: bool,
+    /// It could not be applied (`evp.on_error = hold`), and why.
+    pub held: Option<Held>,
+}
+
+/// Why a block is held: the event that failed, if one did, its SQLSTATE and the reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    pub vault: Option<String>,
+    pub nonce: Option<i64>,
+    pub event: Option<String>,
+    pub sqlstate: String,
+    pub reason: String,
+}
+
+impl Held {
+    /// "vault 0x1, event nonce 7 (BidPlaced): <reason> [23514]", or "<reason> [57014]" when no
+    /// event failed (a lock or statement timeout, say).
+    pub fn describe(&self) -> String {
+        match (&self.vault, self.nonce, &self.event) {
+            (Some(vault), Some(nonce), Some(event)) => format!(
+                "vault {vault}, event nonce {nonce} ({event}): {} [{}]",
+                self.reason, self.sqlstate
+            ),
+            _ => format!("{} [{}]", self.reason, self.sqlstate),
+        }
+    }
+
+    /// What fixes it: the call that tries again, and how to skip the event on purpose.
+    pub fn fix(&self) -> &'static str {
+        if self.event.is_some() {
+            "delete or correct the event in the events table and SELECT evp_catchup(); or skip it on purpose: \
+             BEGIN; SET LOCAL evp.on_error = 'skip'; SELECT evp_catchup(1); COMMIT (it is recorded in \
+             evp.failed_events)"
+        } else {
+            "once the cause is gone (a lock or statement timeout: the transaction that held the lock, or a \
+             longer timeout), SELECT evp_catchup()"
+        }
+    }
 }
 
 /// How strictly a row must follow the applied tip.
@@ -53,6 +91,8 @@ pub enum Verdict {
 /// Why the candidate (and everything above it) waits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Wait {
+    /// It is held: it could not be applied, and waits for `evp_catchup()`.
+    Held(Held),
     /// For the replacement of this REVERTED row below it.
     Replacement(String),
     /// For its parent, which is not the applied tip.
@@ -63,8 +103,12 @@ pub enum Wait {
 
 /// The rule: a block without a row goes once no row can come for it any more (it lies below
 /// the applied tip, or below a row that another transaction wrote); a row goes when it follows
-/// the applied tip, with no REVERTED row between.
+/// the applied tip, with no REVERTED row between. A held block goes only once its hold is
+/// released.
 pub fn verdict(c: &Candidate, strictness: Strictness) -> Verdict {
+    if let Some(held) = &c.held {
+        return Verdict::Wait(Wait::Held(held.clone()));
+    }
     if !c.has_row {
         let ready = c.at_or_below_tip
             || (c.row_above && !(strictness == Strictness::Strict && c.noted_here));
@@ -99,6 +143,11 @@ pub fn waiting_for(c: &Candidate, mode: ModeSeen) -> Option<String> {
     let verdict = verdict(c, Strictness::Strict);
     let n = &c.number;
     match (verdict, mode) {
+        (Verdict::Wait(Wait::Held(held)), _) => Some(format!(
+            "block {n} is held, not applied, and the blocks above it wait: {}; to move on, {}",
+            held.describe(),
+            held.fix()
+        )),
         (Verdict::Wait(Wait::Replacement(r)), _) => Some(format!(
             "block {n} waits for the replacement of block {r}, which is REVERTED: the blocks above a REVERTED row \
              belong to its fork until the indexer inserts the new one; if it will not (it restarted after the \
@@ -238,6 +287,43 @@ mod tests {
             verdict(&same_transaction, Strictness::OverGaps),
             Verdict::Apply
         );
+    }
+
+    #[test]
+    fn a_held_block_waits_in_every_mode_and_status_names_its_cause_and_fix() {
+        let held = Held {
+            vault: Some("0x1".into()),
+            nonce: Some(7),
+            event: Some("BidPlaced".into()),
+            sqlstate: "23514".into(),
+            reason: "bid below the reserve price".into(),
+        };
+        let c = Candidate {
+            held: Some(held.clone()),
+            ..row("11", Some("10"))
+        };
+        assert_eq!(
+            verdict(&c, Strictness::OverGaps),
+            Verdict::Wait(Wait::Held(held))
+        );
+        let text = waiting_for(&c, ModeSeen::Off).unwrap();
+        assert!(
+            text.starts_with(
+                "block 11 is held, not applied, and the blocks above it wait: vault 0x1, event nonce 7 \
+                 (BidPlaced): bid below the reserve price [23514]; to move on, delete or correct the event"
+            ),
+            "{text}"
+        );
+        let timeout = Held {
+            sqlstate: "55P03".into(),
+            reason: "canceling statement due to lock timeout".into(),
+            ..Held::default()
+        };
+        assert_eq!(
+            timeout.describe(),
+            "canceling statement due to lock timeout [55P03]"
+        );
+        assert!(timeout.fix().contains("evp_catchup()"));
     }
 
     #[test]

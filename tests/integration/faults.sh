@@ -5,7 +5,8 @@
 # indexer's backend terminated (pg_terminate_backend) and killed (kill -9, which restarts the
 # cluster) while it applies an LP-wide transition; statement_timeout and lock_timeout expiring
 # in the indexer's session during a settlement. After each fault the state is the one before
-# the block (nothing partial) and the retried block applies. EVP_FAULT_LPS sizes the large
+# the block (nothing partial) and the retried block applies; under evp.on_error = hold (the
+# default) a timeout commits the indexer's transaction and holds the block instead. EVP_FAULT_LPS sizes the large
 # chain (20,000 LPs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -110,26 +111,58 @@ interrupted evp_kill "$started" "AuctionStarted terminated mid-apply" terminate
 PGOPTIONS="-c evp.mode=sync" insert evp_kill "${large[$(( ${#head[@]} + 1 ))]}"
 interrupted evp_kill "$ended" "AuctionEnded killed (kill -9) mid-apply" kill
 
-# 3. Timeouts in the indexer's session during the settlement.
+# 3. Timeouts in the indexer's session during the settlement. Under evp.on_error = abort the
+# indexer's transaction fails and the state is as before. Under hold (the default) it commits:
+# the block row is kept, the block held with the timeout's SQLSTATE and the state as before;
+# evp_catchup() applies it.
 before=$(digest evp_kill)
-if out=$(PGOPTIONS="-c evp.mode=sync -c statement_timeout=50" insert evp_kill "$settled" 2>&1); then
+abort="-c evp.mode=sync -c evp.on_error=abort"
+if out=$(PGOPTIONS="$abort -c statement_timeout=50" insert evp_kill "$settled" 2>&1); then
     fail "statement_timeout: the settlement finished within 50 ms"
 else
     grep -q "statement timeout" <<<"$out" || fail "statement_timeout: unexpected error: $out"
-    expect_digest evp_kill "$before" "statement_timeout: state as before the settlement"
+    expect_digest evp_kill "$before" "statement_timeout under abort: state as before the settlement"
 fi
-q -d evp_kill -c "BEGIN" -c "SELECT evp_catchup(0)" -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null & holder=$!
-for _ in $(seq 100); do
-    [ "$(q -At -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)'")" = 1 ] && break
-    sleep 0.05
-done
-if out=$(PGOPTIONS="-c evp.mode=sync -c lock_timeout=100" insert evp_kill "$settled" 2>&1); then
+hold_lock() { # database: holds the extension's lock for 3 s
+    q -d "$1" -c "BEGIN" -c "SELECT evp_catchup(0)" -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null & holder=$!
+    for _ in $(seq 100); do
+        [ "$(q -At -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)'")" = 1 ] && return
+        sleep 0.05
+    done
+}
+hold_lock evp_kill
+if out=$(PGOPTIONS="$abort -c lock_timeout=100" insert evp_kill "$settled" 2>&1); then
     fail "lock_timeout: the settlement did not wait for the extension's lock"
 else
     grep -q "lock timeout" <<<"$out" || fail "lock_timeout: unexpected error: $out"
-    expect_digest evp_kill "$before" "lock_timeout: state as before the settlement"
+    expect_digest evp_kill "$before" "lock_timeout under abort: state as before the settlement"
 fi
 wait "$holder"
-PGOPTIONS="-c evp.mode=sync" insert evp_kill "$settled" || fail "the settlement's retry failed"
+held() { # database, SQLSTATE, label: the indexer's last block row is kept, held for SQLSTATE
+    local got
+    got=$(q -d "$1" -At -c "SELECT h.sqlstate FROM evp.held_blocks h
+                             JOIN starknet_blocks b ON b.block_number = h.block_number
+                            WHERE h.block_number = (SELECT max(block_number) FROM starknet_blocks)")
+    [ "$got" = "$2" ] || fail "$3: the block is not kept and held for $2: '$got'"
+}
+if ! out=$(PGOPTIONS="-c evp.mode=sync -c statement_timeout=50" insert evp_kill "$settled" 2>&1); then
+    fail "statement_timeout under hold: the indexer's transaction failed: $out"
+fi
+held evp_kill 57014 "statement_timeout under hold"
+expect_digest evp_kill "$before" "statement_timeout under hold: the settlement committed and held, state as before it"
+q -d evp_kill -c "SELECT evp_catchup()" >/dev/null
+# Under hold, a lock timeout on a small chain: the first block is held, the others wait behind
+# it; evp_catchup() applies them all.
+fresh evp_hold_lock
+hold_lock evp_hold_lock
+PGOPTIONS="-c evp.mode=sync -c lock_timeout=100" insert evp_hold_lock "${small[0]}" \
+    || fail "lock_timeout under hold: the indexer's transaction failed"
+wait "$holder"
+held evp_hold_lock 55P03 "lock_timeout under hold"
+PGOPTIONS="-c evp.mode=sync" insert evp_hold_lock "${small[@]:1}"
+[ "$(q -d evp_hold_lock -At -c "SELECT count(*) FROM evp.applied_blocks")" = 0 ] \
+    || fail "lock_timeout under hold: blocks above the held one were applied"
+q -d evp_hold_lock -c "SELECT evp_catchup()" >/dev/null
+expect_digest evp_hold_lock "$clean_small" "lock_timeout under hold: the ${#small[@]}-block chain, its first block held, equals a clean run after evp_catchup()"
 expect_digest evp_kill "$clean_large" "after the faults, the ${#large[@]}-block chain of ${EVP_FAULT_LPS:-20000} LPs equals a clean run"
 exit $status

@@ -4,6 +4,8 @@
 -- worker in tests/integration/worker.sh.
 \i tests/regress/scenario/helpers.sql
 \set SHOW_CONTEXT never
+-- A block below the tip is refused (under hold it would be kept, with a WARNING).
+SET evp.on_error = abort;
 
 -- Sync: each block deposits 1 for LP 0xa, whose balance after block n is n − 999997.
 SELECT t.round_deployed(999998, 1, '0xc1'), t.liquidity(999998, 'Deposit', '0xa', 1, 1, 1), t.block(999998);

@@ -17,6 +17,9 @@ EXCEPTION WHEN OTHERS THEN
         concat_ws(' ', m, d, h) ~ '([a-z_]+::[a-z_]|\.rs:[0-9]|panicked|backtrace|RUST_|SpiTupleTable|called `)';
 END $$;
 
+-- The errors of evp.on_error = abort (the default, hold, keeps the indexer's transaction: see
+-- apply_errors.sql).
+SET evp.on_error = abort;
 -- A vault with round 1 at block 1.
 SELECT t.round_deployed(1, 1, '0xc1'), t.liquidity(1, 'Deposit', '0xa', 100, 100, 100), t.block(1);
 \x on
