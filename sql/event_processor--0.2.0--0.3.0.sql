@@ -53,6 +53,21 @@ CREATE TABLE evp.held_blocks (
 );
 SELECT pg_catalog.pg_extension_config_dump('evp.held_blocks', '');
 
+-- The plugin's copies (SPEC 7.1, 7.3): when Juno starts, the Pitch Lake plugin stores a
+-- block's events twice, in two transactions (its catch-up, then the block's own). Events of a
+-- block that repeat, as multisets, events another transaction stored for it (same vault,
+-- transaction hash, name, keys and data) are copies: each is applied once, the lowest nonce
+-- first (src/apply/block.rs). Recorded when found, so that a replay decides alike after a
+-- pg_restore, which loads every event in one transaction.
+CREATE TABLE evp.event_copies (
+    block_hash varchar(66) NOT NULL,
+    vault_address varchar(66) NOT NULL,
+    event_nonce bigint NOT NULL,
+    block_number numeric(78,0) NOT NULL,
+    PRIMARY KEY (block_hash, vault_address, event_nonce)
+);
+SELECT pg_catalog.pg_extension_config_dump('evp.event_copies', '');
+
 -- Applied blocks first (a hash once reverted and back is applied), then what the indexer
 -- reverted, the rows not applied, and the blocks without a row.
 INSERT INTO evp.blocks (block_number, block_hash, state, late, events_applied, events_ignored, events_failed)

@@ -262,6 +262,20 @@ CREATE TABLE evp.lp_round_liquidity (
     PRIMARY KEY (round_address, lp_address)
 );
 
+-- The plugin's copies (SPEC 7.1, 7.3): when Juno starts, the Pitch Lake plugin stores a
+-- block's events twice, in two transactions (its catch-up, then the block's own). Events of a
+-- block that repeat, as multisets, events another transaction stored for it (same vault,
+-- transaction hash, name, keys and data) are copies: each is applied once, the lowest nonce
+-- first (src/apply/block.rs). Recorded when found, so that a replay decides alike after a
+-- pg_restore, which loads every event in one transaction.
+CREATE TABLE evp.event_copies (
+    block_hash varchar(66) NOT NULL,
+    vault_address varchar(66) NOT NULL,
+    event_nonce bigint NOT NULL,
+    block_number numeric(78,0) NOT NULL,
+    PRIMARY KEY (block_hash, vault_address, event_nonce)
+);
+
 CREATE TABLE evp.failed_events (
     block_number numeric(78,0) NOT NULL,
     block_hash varchar(66) NOT NULL,
@@ -287,6 +301,7 @@ SELECT pg_catalog.pg_extension_config_dump('evp.held_blocks', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.vault_progress', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.lp_round_liquidity', '');
 SELECT pg_catalog.pg_extension_config_dump('evp.failed_events', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.event_copies', '');
 
 -- Notifications ({"operation", "payload": row} on vault_update, lp_update, or_update,
 -- ob_update and bids_update) are sent by the statement triggers of sql/journal.sql.

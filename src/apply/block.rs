@@ -16,25 +16,45 @@ use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
 
 /// The block's events not applied yet, in vault then nonce order, with `$emitter` (the
-/// optional `from_address` column, or NULL where the indexer's table has none).
+/// optional `from_address` column, or NULL where the indexer's table has none), and whether
+/// each is a copy. The plugin's copies (SPEC 7.1, 7.3): the k-th occurrence of an event
+/// (vault, transaction hash, name, keys, data) in each inserting transaction (`xmin`) is one
+/// event, applied once, at its lowest nonce; so copies count once whichever transaction came
+/// first, whether the earlier copy was whole or a prefix, and identical events of one
+/// transaction stay distinct. Copies found before are in `evp.event_copies` (sql/schema.sql).
 macro_rules! block_events {
     ($emitter:literal) => {
         concat!(
             "SELECT e.vault_address::text AS vault, e.event_nonce AS nonce, e.event_name::text AS name, ",
             "e.event_keys::text[] AS keys, e.event_data::text[] AS data, ",
             $emitter,
-            " AS emitter",
+            " AS emitter, e.occurrence > 1 AS copy",
             r#"
-  FROM public.events e
-  LEFT JOIN evp.vault_progress p ON p.vault_address = evp.normalize_felt(e.vault_address)
- WHERE e.block_number = $1::numeric AND evp.normalize_felt(e.block_hash) = evp.normalize_felt($2)
-   AND e.event_nonce > coalesce(p.last_nonce, 0)
- ORDER BY evp.normalize_felt(e.vault_address), e.event_nonce"#
+  FROM (SELECT k.*, row_number() OVER (PARTITION BY k.vault, k.tx, k.event_name, k.event_keys, k.event_data, k.k
+                                       ORDER BY k.event_nonce) AS occurrence
+          FROM (SELECT e.*, evp.normalize_felt(e.vault_address) AS vault, evp.normalize_felt(e.transaction_hash) AS tx,
+                       row_number() OVER (PARTITION BY evp.normalize_felt(e.vault_address),
+                                                       evp.normalize_felt(e.transaction_hash), e.event_name,
+                                                       e.event_keys, e.event_data, e.xmin::text
+                                          ORDER BY e.event_nonce) AS k
+                  FROM public.events e
+                 WHERE e.block_number = $1::numeric AND evp.normalize_felt(e.block_hash) = evp.normalize_felt($2)) k) e
+  LEFT JOIN evp.vault_progress p ON p.vault_address = e.vault
+ WHERE e.event_nonce > coalesce(p.last_nonce, 0)
+   AND NOT EXISTS (SELECT FROM evp.event_copies c
+                    WHERE c.block_hash = evp.normalize_felt($2) AND c.vault_address = e.vault AND c.event_nonce = e.event_nonce)
+ ORDER BY e.vault, e.event_nonce"#
         )
     };
 }
 const BLOCK_EVENTS_WITH_EMITTER: &str = block_events!("e.from_address::text");
 const BLOCK_EVENTS: &str = block_events!("NULL::text");
+
+/// Records copies $3 (vaults) / $4 (nonces) of block ($1, $2) found by `block_events!`.
+const COPIES_FOUND: &str = r#"
+INSERT INTO evp.event_copies (block_hash, vault_address, event_nonce, block_number)
+SELECT evp.normalize_felt($2), evp.normalize_felt(c.v), c.n::bigint, $1::numeric FROM unnest($3::text[], $4::text[]) AS c(v, n)
+ON CONFLICT DO NOTHING"#;
 
 /// Bookkeeping after a block (or its late events): per-vault last nonce, and the block's state
 /// and counters in the ledger (applied; its late events, if these were, are; events of other
@@ -324,6 +344,7 @@ impl Tally {
     }
 }
 
+/// The block's events to apply; the plugin's copies among them are recorded, not returned.
 fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
     let statement = if block.events_have_emitter {
         BLOCK_EVENTS_WITH_EMITTER
@@ -335,17 +356,34 @@ fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
         statement,
         &[block.number.clone().into(), block.hash.clone().into()],
     ));
-    table
+    let (copies, rows): (Vec<_>, Vec<_>) = table
         .into_iter()
-        .map(|row| EventRow {
-            vault_raw: spi(row.get_by_name("vault")).unwrap_or_default(),
-            nonce: spi(row.get_by_name("nonce")).unwrap_or_default(),
-            name: spi(row.get_by_name("name")).unwrap_or_default(),
-            keys: spi(row.get_by_name::<Vec<Option<String>>, _>("keys")).unwrap_or_default(),
-            data: spi(row.get_by_name::<Vec<Option<String>>, _>("data")).unwrap_or_default(),
-            emitter: spi(row.get_by_name("emitter")),
+        .map(|row| {
+            let event = EventRow {
+                vault_raw: spi(row.get_by_name("vault")).unwrap_or_default(),
+                nonce: spi(row.get_by_name("nonce")).unwrap_or_default(),
+                name: spi(row.get_by_name("name")).unwrap_or_default(),
+                keys: spi(row.get_by_name::<Vec<Option<String>>, _>("keys")).unwrap_or_default(),
+                data: spi(row.get_by_name::<Vec<Option<String>>, _>("data")).unwrap_or_default(),
+                emitter: spi(row.get_by_name("emitter")),
+            };
+            (spi(row.get_by_name::<bool, _>("copy")) == Some(true), event)
         })
-        .collect()
+        .partition(|(copy, _)| *copy);
+    if !copies.is_empty() {
+        let (vaults, nonces): (Vec<String>, Vec<String>) = copies
+            .into_iter()
+            .map(|(_, e)| (e.vault_raw, e.nonce.to_string()))
+            .unzip();
+        let params: Vec<Param> = vec![
+            block.number.clone().into(),
+            block.hash.clone().into(),
+            vaults.into(),
+            nonces.into(),
+        ];
+        spi(run(client, COPIES_FOUND, &params));
+    }
+    rows.into_iter().map(|(_, e)| e).collect()
 }
 
 /// Why an event failed: its SQLSTATE and a reason.

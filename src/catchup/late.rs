@@ -25,9 +25,9 @@ SELECT t.block_number::text AS n FROM t ORDER BY t.block_number"#;
 
 /// The applied block $1: its hash, its row's timestamp (none for a block without a row),
 /// whether the `events` table has `from_address`, and whether some of its events were passed
-/// over: more of them lie at or below their vault's last applied nonce than the block applied,
-/// ignored or failed (they arrived after later events of their vault had been applied). Not a
-/// held block: its late events wait for `evp_catchup()`.
+/// over: more of them (the plugin's copies aside) lie at or below their vault's last applied
+/// nonce than the block applied, ignored or failed (they arrived after later events of their
+/// vault had been applied). Not a held block: its late events wait for `evp_catchup()`.
 const LATE_STATE: &str = concat!(
     r#"
 SELECT a.block_hash AS hash, b.timestamp::text AS timestamp, "#,
@@ -37,7 +37,10 @@ SELECT a.block_hash AS hash, b.timestamp::text AS timestamp, "#,
           JOIN evp.vault_progress p ON p.vault_address = evp.normalize_felt(e.vault_address)
          WHERE e.block_number = a.block_number
            AND evp.normalize_felt(e.block_hash) = a.block_hash
-           AND e.event_nonce <= p.last_nonce) > a.events_applied + a.events_ignored + a.events_failed AS passed_over
+           AND e.event_nonce <= p.last_nonce
+           AND NOT EXISTS (SELECT FROM evp.event_copies c
+                            WHERE c.block_hash = a.block_hash AND c.vault_address = p.vault_address
+                              AND c.event_nonce = e.event_nonce)) > a.events_applied + a.events_ignored + a.events_failed AS passed_over
   FROM evp.blocks a
   LEFT JOIN public.starknet_blocks b
          ON a.has_row AND b.block_number = a.block_number AND evp.normalize_felt(b.block_hash) = a.block_hash

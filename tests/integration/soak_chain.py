@@ -11,7 +11,8 @@ has events and no row; one INSERT per event with nonce COUNT(*) + 1; a StartBloc
 every row; reorgs from the tip down, one transaction a block (REVERTED, then a RevertBlock
 notice), events kept, the new fork inserted at the same numbers; and restarts, whose catch-up
 inserts the events of several blocks with one row (the first) and a CatchupVault notice per
-vault. final.sql gives each canonical event the nonce the soak gave it, so the two runs'
+vault, and the events of the first live block after them (all, or the first half), which its
+own transaction then stores again: the plugin's copies (SPEC 7.1), counted once. final.sql gives each canonical event the nonce the soak gave it, so the two runs'
 bookkeeping is comparable too."""
 
 import os
@@ -63,17 +64,26 @@ class Indexer:
         self.rng = rng
         self.count = {}  # vault -> rows it has in events, every fork's included
         self.nonces = {}  # (number, hash) -> the nonces its events got
+        self.copied = {}  # (number, hash) -> the nonces of the catch-up's copies of its first events
 
-    def events(self, b, explicit=False):
+    def events(self, b, explicit=False, first=None):
+        """The block's events (its `first` ones only, if given: a copy the RPC page cut)."""
         number, h = b[0], b[1]
+        events = b[4][:first]
         if not explicit:
             got = []
-            for e in b[4]:
+            for e in events:
                 self.count[e.vault] = self.count.get(e.vault, 0) + 1
                 got.append(self.count[e.vault])
-            self.nonces[(number, h)] = got
+            if first is None:
+                self.nonces[(number, h)] = got
+            else:
+                self.copied[(number, h)] = got
         out = []
-        for e, nonce in zip(b[4], self.nonces[(number, h)]):
+        # The copies count once, at their lowest nonces: the catch-up's.
+        copied = self.copied.get((number, h), [])
+        kept = copied + self.nonces.get((number, h), [])[len(copied):]
+        for e, nonce in zip(events, kept if explicit else got):
             n = nonce if explicit else f"(SELECT count(*) + 1 FROM events WHERE vault_address = '{e.vault}')"
             out.append("INSERT INTO events (transaction_hash, vault_address, block_number, block_hash, event_name, "
                        f"event_keys, event_data, event_nonce) VALUES ('0x1', '{e.vault}', {number}, '{h}', '{e.name}', "
@@ -97,10 +107,14 @@ class Indexer:
         return "".join(f"INSERT INTO vault_registry (vault_address, deployed_at) VALUES ('{v}', '{b[1]}');\n"
                        for v in sorted({e.vault for e in b[4]}))
 
-    def catch_up(self, blocks, last_indexed):
-        """A restart: the events of `blocks`, the first one's row, a CatchupVault per vault."""
+    def catch_up(self, blocks, last_indexed, live):
+        """A restart (SPEC 7.1): the events of `blocks` and of the first live block (all, or the
+        first ones: the RPC page ran out), which its own transaction stores again; the first
+        block's row; a CatchupVault per vault."""
         vaults = sorted({e.vault for b in blocks for e in b[4]})
-        sql = "BEGIN;\n" + "".join(self.events(b) for b in blocks) + self.row(blocks[0])
+        first = self.rng.choice([None, len(live[4]) // 2])
+        sql = "BEGIN;\n" + "".join(self.events(b) for b in blocks) + self.events(live, first=first or len(live[4]))
+        sql += self.row(blocks[0])
         sql += "".join(driver("CatchupVault", "NULL", f"'{v}'", f"'{last_indexed}'", f"'{blocks[0][1]}'") for v in vaults)
         return sql + "COMMIT;\n"
 
@@ -143,7 +157,9 @@ def main():
                 for b in base[i + 1:i + k]:
                     canon[b[0]] = forked(b, 0)
                     rowless.add(b[0])
-                f.write(writer.catch_up([canon[b[0]] for b in base[i:i + k]], canon[block[0] - 1][1]))
+                live = base[i + k]
+                canon[live[0]] = forked(live, 0)
+                f.write(writer.catch_up([canon[b[0]] for b in base[i:i + k]], canon[block[0] - 1][1], canon[live[0]]))
                 restarts += 1
                 caught_up += k
                 i += k - 1
