@@ -9,6 +9,13 @@ use crate::worker::{preloaded, wake_at_commit, WorkerState, STATUS};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
 
+/// Whether this server is a hot standby (in recovery): it applies nothing, and its worker
+/// starts on promotion.
+fn standby() -> bool {
+    // SAFETY: a read of the shared recovery state, valid in any backend.
+    unsafe { pgrx::pg_sys::RecoveryInProgress() }
+}
+
 #[pg_schema]
 mod evp {
     use super::*;
@@ -26,6 +33,7 @@ mod evp {
     #[pg_extern]
     fn waiting_for() -> Option<String> {
         let mode = match MODE.get() {
+            _ if standby() => ModeSeen::Standby,
             Mode::Sync => ModeSeen::Sync,
             Mode::Async => ModeSeen::Async,
             Mode::Off => ModeSeen::Off,
@@ -54,11 +62,18 @@ mod evp {
     > {
         let row = if preloaded() {
             let s = *STATUS.share();
-            let pid = (s.state != WorkerState::NotRunning).then_some(s.pid);
+            let (pid, state) = if standby() {
+                (None, "standby: the worker starts on promotion")
+            } else {
+                (
+                    (s.state != WorkerState::NotRunning).then_some(s.pid),
+                    s.state.name(),
+                )
+            };
             (
                 true,
                 pid,
-                s.state.name().to_owned(),
+                state.to_owned(),
                 Some(s.blocks_applied),
                 Some(s.events_applied),
                 Some(s.errors),

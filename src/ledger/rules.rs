@@ -134,6 +134,9 @@ pub enum ModeSeen {
     Sync,
     Async,
     Off,
+    /// A hot standby, whatever the setting: it applies nothing; the primary's state arrives by
+    /// replication.
+    Standby,
 }
 
 /// What `evp_status().waiting_for` says of the candidate, under `mode`: the rule the triggers
@@ -143,6 +146,10 @@ pub fn waiting_for(c: &Candidate, mode: ModeSeen) -> Option<String> {
     let verdict = verdict(c, Strictness::Strict);
     let n = &c.number;
     match (verdict, mode) {
+        (_, ModeSeen::Standby) => Some(format!(
+            "this server is a hot standby: it applies nothing (block {n} is next on the primary, whose state \
+             replication brings); after promotion the worker applies what is pending"
+        )),
         (Verdict::Wait(Wait::Held(held)), _) => Some(format!(
             "block {n} is held, not applied, and the blocks above it wait: {}; to move on, {}",
             held.describe(),
@@ -340,5 +347,8 @@ mod tests {
         assert!(waiting_for(&n, ModeSeen::Sync)
             .unwrap()
             .contains("has events but no row"));
+        assert!(waiting_for(&n, ModeSeen::Standby)
+            .unwrap()
+            .starts_with("this server is a hot standby"));
     }
 }

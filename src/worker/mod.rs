@@ -106,7 +106,11 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
         .get()
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_else(|| "postgres".into());
+    if !status::take_database_found() {
+        wait_for_database(&database);
+    }
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    status::database_found();
     // SAFETY: this process's own number in the PGPROC array, valid once connected.
     #[cfg(any(feature = "pg15", feature = "pg16"))]
     let procno = unsafe { (*pg_sys::MyProc).pgprocno };
@@ -172,6 +176,7 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
                 false
             }
         };
+        report_table_statistics(!busy);
         // A full batch means there may be more: go on at once. Otherwise sleep until a commit
         // wakes us, or naptime passes.
         let naptime = Duration::from_millis(guc::NAPTIME.get() as u64);
@@ -188,11 +193,77 @@ pub extern "C-unwind" fn evp_worker_main(_arg: pg_sys::Datum) {
     WORKER_PROCNO.get().store(-1, Ordering::Release);
     status::set(WorkerState::Stopped, guc::BATCH_SIZE.get());
     log!("event_processor worker stopped");
-    // SAFETY: ends this process, as a background worker may. Exit code 1: unless the
-    // postmaster is shutting down, it starts the worker again after its restart time; a
-    // pg_terminate_backend() or DROP DATABASE … WITH (FORCE) must not stop the worker for good
-    // (exit code 0 would unregister it).
+    exit_to_restart();
+}
+
+/// evp.database did not exist when the worker last started (its connection failed, FATAL):
+/// instead of failing again at every restart, the worker waits for it here, connected to no
+/// database (pg_database is shared), with one log line and a back-off of at most 30 s. Once
+/// it exists the worker exits, and the postmaster starts it again, connecting to it.
+fn wait_for_database(database: &str) -> ! {
+    BackgroundWorker::connect_worker_to_spi(None, None);
+    status::set(WorkerState::WaitingForDatabase, guc::BATCH_SIZE.get());
+    log!(
+        "event_processor worker: the database \"{database}\" (evp.database) does not exist; the worker \
+         waits for it, and starts there once it is created"
+    );
+    let mut nap = Duration::from_secs(1);
+    loop {
+        if in_transaction(|| database_exists(database)) == Ok(true) {
+            status::database_found();
+            break;
+        }
+        if !BackgroundWorker::wait_latch(Some(nap)) {
+            break;
+        }
+        nap = (nap * 2).min(Duration::from_secs(30));
+    }
+    exit_to_restart()
+}
+
+/// Ends the worker's process. Exit code 1: unless the postmaster is shutting down, it starts
+/// the worker again after its restart time; a pg_terminate_backend() or DROP DATABASE … WITH
+/// (FORCE) must not stop the worker for good (exit code 0 would unregister it).
+#[allow(unreachable_code)] // proc_exit is declared to return on PostgreSQL 15 only
+fn exit_to_restart() -> ! {
+    // SAFETY: ends this process, as a background worker may.
     unsafe { pg_sys::proc_exit(1) };
+    unreachable!("proc_exit does not return")
+}
+
+/// Whether database `name` exists: a scan of the shared catalog pg_database, which a process
+/// connected to no database can read (its indexes it cannot), as the autovacuum launcher does.
+fn database_exists(name: &str) -> bool {
+    let mut found = false;
+    // SAFETY: inside a transaction; pg_database is a shared catalog, nailed in the relation
+    // cache; each tuple heap_getnext returns is a pg_database row until the next call.
+    unsafe {
+        let rel = pg_sys::table_open(pg_sys::DatabaseRelationId, pg_sys::AccessShareLock as _);
+        let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
+        loop {
+            let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+            if tuple.is_null() {
+                break;
+            }
+            let row = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_database>(tuple);
+            if std::ffi::CStr::from_ptr((*row).datname.data.as_ptr()).to_bytes() == name.as_bytes()
+            {
+                found = true;
+                break;
+            }
+        }
+        pg_sys::table_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+    }
+    found
+}
+
+/// Sends the statistics of the batches' writes to the cumulative statistics system, as a
+/// backend does when it goes idle, so that pg_stat_user_tables and autovacuum see them: at
+/// once when the worker goes idle, at most once a second while it is busy.
+fn report_table_statistics(idle: bool) {
+    // SAFETY: called outside a transaction, as PostgreSQL requires.
+    unsafe { pg_sys::pgstat_report_stat(idle) };
 }
 
 fn run_batch(max_blocks: i64, over_gaps: bool) -> Batch {
@@ -204,6 +275,9 @@ fn run_batch(max_blocks: i64, over_gaps: bool) -> Batch {
             Some(v) if v != version::LIBRARY => return Batch::OtherVersion,
             Some(_) => {}
         }
+        // SAFETY: catalog lookups inside the batch's transaction.
+        let extension = unsafe { pg_sys::get_extension_oid(c"event_processor".as_ptr(), true) };
+        status::serving(unsafe { pg_sys::MyDatabaseId }.into(), extension.into());
         if guc::MODE.get() == Mode::Off {
             return Batch::Off;
         }

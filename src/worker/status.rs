@@ -7,6 +7,7 @@ use pgrx::{PGRXSharedMemory, PgLwLock};
 pub enum WorkerState {
     NotRunning,
     Starting,
+    WaitingForDatabase,
     WaitingForExtension,
     WaitingForUpdate,
     Idle,
@@ -21,6 +22,7 @@ impl WorkerState {
         match self {
             WorkerState::NotRunning => "not running",
             WorkerState::Starting => "starting",
+            WorkerState::WaitingForDatabase => "waiting for the database evp.database",
             WorkerState::WaitingForExtension => "waiting for CREATE EXTENSION",
             WorkerState::WaitingForUpdate => "waiting for ALTER EXTENSION UPDATE",
             WorkerState::Idle => "idle",
@@ -40,6 +42,13 @@ pub struct Status {
     pub state: WorkerState,
     /// evp.batch_size as the worker last read it (it reloads on SIGHUP).
     pub batch_size: i32,
+    /// Whether the worker's next start may connect to evp.database: false after a start
+    /// that tried and failed (the database does not exist), until it is seen to exist.
+    database_found: bool,
+    /// The database and extension (their OIDs) the counters below count for: what the worker
+    /// applied and the errors it met there since the extension was created, or since the
+    /// server started, whichever is later.
+    serving: (u32, u32),
     pub blocks_applied: i64,
     pub events_applied: i64,
     pub errors: i64,
@@ -56,6 +65,8 @@ impl Status {
             pid: 0,
             state: WorkerState::NotRunning,
             batch_size: 0,
+            database_found: true,
+            serving: (0, 0),
             blocks_applied: 0,
             events_applied: 0,
             errors: 0,
@@ -77,6 +88,30 @@ pub(super) fn started(pid: i32) {
     let mut s = STATUS.exclusive();
     s.pid = pid;
     s.state = WorkerState::Starting;
+}
+
+/// Whether this start may connect to evp.database; the next one may not, unless this one
+/// connects (`connected`) or sees the database exist.
+pub(super) fn take_database_found() -> bool {
+    std::mem::replace(&mut STATUS.exclusive().database_found, false)
+}
+
+/// evp.database exists: the worker's next start connects to it.
+pub(super) fn database_found() {
+    STATUS.exclusive().database_found = true;
+}
+
+/// The worker serves extension `extension` in database `database`: the counters start again
+/// when either is new (the database or the extension dropped and created again).
+pub(super) fn serving(database: u32, extension: u32) {
+    let mut s = STATUS.exclusive();
+    if s.serving != (database, extension) {
+        s.serving = (database, extension);
+        s.blocks_applied = 0;
+        s.events_applied = 0;
+        s.errors = 0;
+        s.error_len = 0;
+    }
 }
 
 pub(super) fn set(state: WorkerState, batch_size: i32) {

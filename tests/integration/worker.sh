@@ -90,6 +90,15 @@ q -d evp_sync -c "DROP EXTENSION event_processor" -c "DROP TABLE events, starkne
 # (no input tables file: CREATE EXTENSION creates them, without from_address, as in evp_worker)
 [ "$(digest evp_worker)" = "$(sync_digest forwarded-reorgs)" ] || fail "async: state differs from a sync-mode run"
 echo "ok worker: async inserts of the forwarded-reorgs chain (with its reorgs) applied by the worker; equal to a sync run"
+# The worker reports its writes to the statistics system when it goes idle, so that
+# pg_stat_user_tables (and autovacuum) see them while it runs.
+for _ in $(seq 50); do
+    inserted=$(q -At -c "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'Liquidity_Providers_Historic'")
+    [ "$inserted" -gt 0 ] && break
+    sleep 0.1
+done
+[ "$inserted" -gt 0 ] || fail "the worker's writes are not in pg_stat_user_tables: n_tup_ins = $inserted"
+echo "ok worker: its writes reach pg_stat_user_tables while it runs (Liquidity_Providers_Historic: $inserted rows inserted)"
 
 # 2b. The Pitch Lake indexer's way (SPEC 7.1): its schema, blocks without a row, driver
 # events, reorgs as REVERTED rows replaced by the new fork; the worker applies it all.
