@@ -401,6 +401,38 @@ BEGIN
       FROM tip, newest, w;
 END $$;
 
+-- 5. The DDL a logical-replication subscriber needs for the output tables (sql/replication.sql).
+CREATE FUNCTION evp_subscriber_ddl() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH t AS (
+        SELECT u.ord, to_regclass(u.name) AS rel
+          FROM unnest(ARRAY['public."VaultStates"', 'public."Liquidity_Providers"', 'public."Option_Rounds"',
+                            'public."Queued_Liquidity"', 'public."Option_Buyers"', 'public."Bids"',
+                            'public."Vault_Historic"', 'public."Liquidity_Providers_Historic"'])
+               WITH ORDINALITY AS u(name, ord)),
+    tables AS (
+        SELECT t.ord, 0 AS part, format(E'CREATE TABLE %s (\n%s%s\n);', t.rel, columns.list, coalesce(constraints.list, '')) AS ddl
+          FROM t
+         CROSS JOIN LATERAL (
+               SELECT string_agg(format('    %I %s%s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                                        ' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid),
+                                        CASE WHEN a.attnotnull THEN ' NOT NULL' END), E',\n' ORDER BY a.attnum) AS list
+                 FROM pg_attribute a
+                 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE a.attrelid = t.rel AND a.attnum > 0 AND NOT a.attisdropped) columns
+         CROSS JOIN LATERAL (
+               SELECT string_agg(format(E',\n    CONSTRAINT %I %s', c.conname, pg_get_constraintdef(c.oid)), ''
+                                 ORDER BY c.contype = 'p' DESC, c.conname) AS list
+                 FROM pg_constraint c
+                WHERE c.conrelid = t.rel AND c.contype IN ('p', 'u', 'c')) constraints),
+    indexes AS (
+        SELECT t.ord, 1 AS part, pg_get_indexdef(i.indexrelid) || ';' AS ddl
+          FROM t JOIN pg_index i ON i.indrelid = t.rel
+         WHERE NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = t.rel))
+    SELECT string_agg(x.ddl, E'\n' ORDER BY x.ord, x.part, x.ddl)
+      FROM (SELECT * FROM tables UNION ALL SELECT * FROM indexes) x
+$$;
+
 -- Last: what the 0.3.0 library deferred while the extension was 0.2.0 (src/version.rs): in sync
 -- mode the pending blocks are applied now; the worker, waiting for the update, goes on at its
 -- commit. (An update from 0.1.0 runs 0.1.0--0.2.0's script first, whose own catch-up the 0.3.0

@@ -16,7 +16,8 @@
 //!   errors for SQL callers, the `evp.*` settings, the library's version against the database's
 //!   extension;
 //! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`), the triggers on the
-//!   indexer's tables (`triggers.sql`) and the privileges (`privileges.sql`) of the install script.
+//!   indexer's tables (`triggers.sql`), the subscriber's DDL (`replication.sql`) and the
+//!   privileges (`privileges.sql`) of the install script.
 
 use pgrx::prelude::*;
 
@@ -46,6 +47,11 @@ pgrx::extension_sql_file!(
     requires = ["schema"]
 );
 pgrx::extension_sql_file!("../sql/status.sql", name = "status", requires = ["schema"]);
+pgrx::extension_sql_file!(
+    "../sql/replication.sql",
+    name = "replication",
+    requires = ["schema"]
+);
 pgrx::extension_sql_file!(
     "../sql/triggers.sql",
     name = "triggers",

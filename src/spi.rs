@@ -65,13 +65,16 @@ thread_local! {
     static PLANS: RefCell<HashMap<&'static str, ManuallyDrop<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
 }
 
-/// Runs a cached plan of `sql` with `params` (always the same types for the same `sql`).
-pub fn run<'conn>(
-    client: &mut SpiClient<'conn>,
+/// The cached plan of `sql` for `params` (always the same types for the same `sql`). Every plan
+/// runs with a fresh snapshot per statement (SPI's read_only = false, which pgrx gives
+/// "mutating" plans): a statement after the extension's lock must see what the transaction
+/// that held it committed.
+fn plan(
+    client: &SpiClient<'_>,
     sql: &'static str,
     params: &[Param],
-) -> SpiResult<SpiTupleTable<'conn>> {
-    let plan = PLANS.with(|plans| -> SpiResult<*const OwnedPreparedStatement> {
+) -> SpiResult<*const OwnedPreparedStatement> {
+    PLANS.with(|plans| {
         let mut plans = plans.borrow_mut();
         if !plans.contains_key(sql) {
             let oids: Vec<PgOid> = params.iter().map(Param::oid).collect();
@@ -79,10 +82,34 @@ pub fn run<'conn>(
             plans.insert(sql, ManuallyDrop::new(prepared));
         }
         Ok(&**plans.get(sql).expect("inserted above") as *const OwnedPreparedStatement)
-    })?;
+    })
+}
+
+/// Runs a cached plan of `sql`, a statement that writes, with `params`.
+pub fn run<'conn>(
+    client: &mut SpiClient<'conn>,
+    sql: &'static str,
+    params: &[Param],
+) -> SpiResult<SpiTupleTable<'conn>> {
+    let plan = plan(client, sql, params)?;
     let args: Vec<DatumWithOid> = params.iter().map(Param::datum).collect();
     // SAFETY: plans are never removed from the map, so the pointer stays valid.
     client.update(unsafe { &*plan }, None, &args)
+}
+
+/// Runs a cached plan of `sql`, a statement that only reads, with `params`. Unlike `run` (pgrx's
+/// `update`), it does not make the transaction take a transaction ID: a transaction that only
+/// reads writes no WAL, and runs on a hot standby (`evp_status()`, the idle worker's look at
+/// the queue).
+pub fn read<'conn>(
+    client: &SpiClient<'conn>,
+    sql: &'static str,
+    params: &[Param],
+) -> SpiResult<SpiTupleTable<'conn>> {
+    let plan = plan(client, sql, params)?;
+    let args: Vec<DatumWithOid> = params.iter().map(Param::datum).collect();
+    // SAFETY: plans are never removed from the map, so the pointer stays valid.
+    client.select(unsafe { &*plan }, None, &args)
 }
 
 /// Runs `f` with an SPI connection: the extension's work in one call from SQL, or one batch of
@@ -156,13 +183,14 @@ pub fn first<T: FromDatum + IntoDatum>(table: SpiTupleTable<'_>) -> SpiResult<Op
     }
 }
 
-/// Runs a cached plan and returns the first column of its first row (see [`first`]).
+/// Runs a cached plan of a statement that only reads and returns the first column of its
+/// first row (see [`first`]).
 pub fn value<T: FromDatum + IntoDatum>(
-    client: &mut SpiClient<'_>,
+    client: &SpiClient<'_>,
     sql: &'static str,
     params: &[Param],
 ) -> Option<T> {
-    spi(run(client, sql, params).and_then(first))
+    spi(read(client, sql, params).and_then(first))
 }
 
 /// pg_advisory_xact_lock key ("evp" in ASCII) that serialises every writer of the state: the

@@ -6,7 +6,7 @@ use super::statements::journal;
 use crate::error::raise_with_hint;
 use crate::guc::{OnError, ON_ERROR};
 use crate::journal::prune_after;
-use crate::spi::{run, spi, Param};
+use crate::spi::{read, run, spi, Param};
 use crate::subxact::attempt;
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::pg_sys::PgTryBuilder;
@@ -351,7 +351,7 @@ fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
     } else {
         BLOCK_EVENTS
     };
-    let table = spi(run(
+    let table = spi(read(
         client,
         statement,
         &[block.number.clone().into(), block.hash.clone().into()],

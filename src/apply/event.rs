@@ -3,7 +3,7 @@
 use super::statements as sql;
 use crate::decode::{decode, is_round_event, Address, DecodeError, Event, ForwardedFrom, Layout};
 use crate::math::{clear_auction, AuctionError, Bid, U256};
-use crate::spi::{run, without_nested_loops, Param};
+use crate::spi::{read, run, without_nested_loops, Param};
 use pgrx::spi::{SpiClient, SpiError};
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -474,7 +474,7 @@ fn expect_row(
 }
 
 fn round_bids(client: &mut SpiClient<'_>, round: &str) -> Result<Vec<Bid>, ApplyError> {
-    let table = run(client, sql::ROUND_BIDS, &[round.into()])?;
+    let table = read(client, sql::ROUND_BIDS, &[round.into()])?;
     let mut bids = Vec::new();
     for row in table {
         let field = |name: &str| -> Result<String, ApplyError> {

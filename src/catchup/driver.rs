@@ -11,7 +11,7 @@
 use super::walk::{walk, Budget, Walked};
 use crate::journal::block_reverted;
 use crate::ledger::rules::Strictness;
-use crate::spi::{run, spi, value, Param};
+use crate::spi::{first, read, run, spi, value, Param};
 use pgrx::spi::SpiClient;
 
 const QUEUE_EXISTS: &str = "SELECT to_regclass('public.driver_events') IS NOT NULL";
@@ -19,6 +19,11 @@ const QUEUE_EXISTS: &str = "SELECT to_regclass('public.driver_events') IS NOT NU
 const UNPROCESSED: &str = r#"
 SELECT d.id::text AS row_id, d.type::text AS kind, d.block_hash::text AS hash
   FROM public.driver_events d WHERE NOT d.is_processed ORDER BY d.sequence_index, d.id"#;
+
+/// Whether the queue has unprocessed notices (a look that writes nothing: an idle worker's
+/// transaction then takes no transaction ID).
+const ANY_UNPROCESSED: &str =
+    "SELECT EXISTS (SELECT FROM public.driver_events d WHERE NOT d.is_processed)";
 
 /// The common case, as one statement: the one unprocessed notice is a StartBlock of the
 /// applied tip (its row's trigger applied it): it is marked processed, and false returned.
@@ -101,10 +106,12 @@ pub fn process_driver_events(client: &mut SpiClient<'_>, max_blocks: Option<i64>
 /// applied `max_blocks`; returns what they applied.
 pub fn process_queue(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> Walked {
     let mut applied = Walked::default();
-    if value::<bool>(client, ONLY_TIP_START, &[]) != Some(true) {
+    if value::<bool>(client, ANY_UNPROCESSED, &[]) != Some(true)
+        || spi(run(client, ONLY_TIP_START, &[]).and_then(first)) != Some(true)
+    {
         return applied;
     }
-    let rows: Vec<[Option<String>; 3]> = spi(run(client, UNPROCESSED, &[]))
+    let rows: Vec<[Option<String>; 3]> = spi(read(client, UNPROCESSED, &[]))
         .map(|r| ["row_id", "kind", "hash"].map(|name| spi(r.get_by_name::<String, _>(name))))
         .collect();
     for [id, kind, hash] in rows {

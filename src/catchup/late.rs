@@ -6,7 +6,7 @@
 
 use crate::apply::{apply_events, events_have_emitter, BlockCtx};
 use crate::ledger::hold::holding;
-use crate::spi::{run, spi};
+use crate::spi::{read, run, spi};
 use pgrx::spi::SpiClient;
 
 /// Notes late events for the update, under the objects of an older version (0.1.0 and 0.2.0
@@ -15,13 +15,15 @@ const RECORD_LATE: &str = r#"
 INSERT INTO evp.late_blocks (block_number) SELECT unnest($1::text[])::numeric ON CONFLICT DO NOTHING"#;
 
 /// The blocks marked late, but held ones (their late events failed: `ledger::hold`).
-const TAKE_LATE: &str = r#"
-WITH t AS (
-    UPDATE evp.blocks b SET late = false
-     WHERE b.late
-       AND NOT EXISTS (SELECT FROM evp.held_blocks h WHERE h.block_number = b.block_number AND h.block_hash = b.block_hash)
-    RETURNING b.block_number)
-SELECT t.block_number::text AS n FROM t ORDER BY t.block_number"#;
+const MARKED_LATE: &str = r#"
+SELECT b.block_number::text AS n FROM evp.blocks b
+ WHERE b.late
+   AND NOT EXISTS (SELECT FROM evp.held_blocks h WHERE h.block_number = b.block_number AND h.block_hash = b.block_hash)
+ ORDER BY b.block_number"#;
+
+/// Blocks $1 are taken up: their late events are applied now.
+const UNMARK_LATE: &str =
+    "UPDATE evp.blocks SET late = false WHERE late AND block_number = ANY ($1::numeric[])";
 
 /// The applied block $1: its hash, its row's timestamp (none for a block without a row),
 /// whether the `events` table has `from_address`, and whether some of its events were passed
@@ -61,7 +63,7 @@ pub enum Late {
 
 /// Applies the events of applied block `number` that arrived after it.
 pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) -> Late {
-    let table = spi(run(client, LATE_STATE, &[number.into()]));
+    let table = spi(read(client, LATE_STATE, &[number.into()]));
     let Some(row) = table.into_iter().next() else {
         return Late::Applied;
     };
@@ -110,8 +112,13 @@ pub fn record_late_blocks(client: &mut SpiClient<'_>, blocks: Vec<String>) {
 /// Applies the late events marked in async mode (or while the mode was off), in block order,
 /// up to the first block that must be reprocessed, which it returns.
 pub fn apply_noted(client: &mut SpiClient<'_>) -> Option<String> {
-    let late: Vec<String> = spi(run(client, TAKE_LATE, &[]))
+    let late: Vec<String> = spi(read(client, MARKED_LATE, &[]))
         .filter_map(|r| spi(r.get_by_name("n")))
         .collect();
+    // Only then a write: a worker with nothing to do takes no transaction ID.
+    if late.is_empty() {
+        return None;
+    }
+    spi(run(client, UNMARK_LATE, &[late.clone().into()]));
     apply_late(client, &late)
 }

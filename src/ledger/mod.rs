@@ -8,7 +8,7 @@ pub mod hold;
 pub mod rules;
 
 use crate::apply::events_have_emitter;
-use crate::spi::{run, spi, value};
+use crate::spi::{read, run, spi, value};
 use pgrx::spi::SpiClient;
 use rules::{Candidate, Held};
 
@@ -107,7 +107,11 @@ SELECT coalesce((SELECT max(q.block_number) FROM evp.blocks q WHERE q.state IN (
 
 /// The lowest block of the queue, at or below `through` if given (see `CANDIDATE`).
 pub fn candidate(client: &mut SpiClient<'_>, through: Option<&str>) -> Option<Queued> {
-    let table = spi(run(client, CANDIDATE, &[through.map(str::to_owned).into()]));
+    let table = spi(read(
+        client,
+        CANDIDATE,
+        &[through.map(str::to_owned).into()],
+    ));
     let row = table.into_iter().next()?;
     let text = |name: &str| spi(row.get_by_name::<String, _>(name));
     let flag = |name: &str| spi(row.get_by_name::<bool, _>(name)).unwrap_or(false);

@@ -11,7 +11,7 @@ use crate::apply::error_report;
 use crate::catchup::{catch_up, Budget};
 use crate::guc::{self, Mode};
 use crate::ledger::rows_waiting;
-use crate::spi::{connect, lock, run, spi};
+use crate::spi::{connect, lock, read, spi};
 use crate::version;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::pg_sys;
@@ -268,7 +268,7 @@ fn report_table_statistics(idle: bool) {
 
 fn run_batch(max_blocks: i64, over_gaps: bool) -> Batch {
     connect(|client| {
-        spi(run(client, PIN_SEARCH_PATH, &[]));
+        spi(read(client, PIN_SEARCH_PATH, &[]));
         // Every batch: the extension may be dropped, created or updated meanwhile.
         match version::installed(client) {
             None => return Batch::NoExtension,

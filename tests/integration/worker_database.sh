@@ -2,7 +2,7 @@
 # The worker and its database (evp.database): while the database does not exist, one log line
 # and a bounded back-off (no FATAL at every restart); once it is created, the worker starts there
 # on its own. Its counters in evp_status() count for one database and one installation of the
-# extension: dropping and creating either starts them again.
+# extension: dropping and creating either starts them again. Idle, it takes no transaction ID.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/common.sh"
@@ -41,4 +41,11 @@ sleep 1
 after=$(q -At -c "SELECT worker_blocks_applied || ' ' || worker_errors FROM evp_status")
 [ "$after" = "0 0" ] || fail "after the database was dropped and created, the counters read $after"
 echo "ok worker_database: counters $before blocks before the database was dropped and created, then '$after' (blocks, errors)"
+# An idle worker's look at the queue only reads: it takes no transaction ID (so it writes no
+# WAL, and consumes no XIDs, however short evp.naptime is).
+first=$(q -At -c "SELECT pg_current_xact_id()")
+sleep 3
+last=$(q -At -c "SELECT pg_current_xact_id()")
+[ $((last - first)) -le 2 ] || fail "the idle worker took $((last - first - 1)) transaction IDs in 3 s"
+echo "ok worker_database: the idle worker took $((last - first - 1)) transaction IDs in 3 s (naptime 200 ms)"
 exit $status
