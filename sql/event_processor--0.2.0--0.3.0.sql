@@ -363,7 +363,10 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA evp FROM PUBLIC;
 -- the script; the second reads the ledger with the rules the walk applies) are resolved at run
 -- time. No JIT: the planner takes that function for a thousand rows, and would compile
 -- the plan for 700 ms.
-CREATE OR REPLACE FUNCTION evp_status()
+-- It gains held_blocks: a new row type, so the function and its view are made again.
+DROP VIEW evp_status;
+DROP FUNCTION evp_status();
+CREATE FUNCTION evp_status()
 RETURNS TABLE (mode text, preloaded boolean, worker_pid integer, worker_state text,
                last_applied_block numeric, newest_block numeric, lag_blocks numeric, pending_blocks bigint,
                waiting_for text, held_blocks bigint,
@@ -400,6 +403,9 @@ BEGIN
            w.blocks_applied, w.events_applied, w.errors, w.batch_size
       FROM tip, newest, w;
 END $$;
+
+CREATE VIEW evp_status AS SELECT * FROM evp_status();
+GRANT SELECT ON evp_status TO PUBLIC;
 
 -- 5. The DDL a logical-replication subscriber needs for the output tables (sql/replication.sql).
 CREATE FUNCTION evp_subscriber_ddl() RETURNS text

@@ -21,7 +21,9 @@ use std::panic::AssertUnwindSafe;
 /// (vault, transaction hash, name, keys, data) in each inserting transaction (`xmin`) is one
 /// event, applied once, at its lowest nonce; so copies count once whichever transaction came
 /// first, whether the earlier copy was whole or a prefix, and identical events of one
-/// transaction stay distinct. Copies found before are in `evp.event_copies` (sql/schema.sql).
+/// transaction stay distinct. Among the events still to apply ($3 false: the block's first
+/// application), or all the block's ($3 true: its late events, whose earlier copies it
+/// applied). Copies found before are in `evp.event_copies` (sql/schema.sql).
 macro_rules! block_events {
     ($emitter:literal) => {
         concat!(
@@ -33,14 +35,16 @@ macro_rules! block_events {
   FROM (SELECT k.*, row_number() OVER (PARTITION BY k.vault, k.tx, k.event_name, k.event_keys, k.event_data, k.k
                                        ORDER BY k.event_nonce) AS occurrence
           FROM (SELECT e.*, evp.normalize_felt(e.vault_address) AS vault, evp.normalize_felt(e.transaction_hash) AS tx,
+                       coalesce(p.last_nonce, 0) AS last_nonce,
                        row_number() OVER (PARTITION BY evp.normalize_felt(e.vault_address),
                                                        evp.normalize_felt(e.transaction_hash), e.event_name,
                                                        e.event_keys, e.event_data, e.xmin::text
                                           ORDER BY e.event_nonce) AS k
                   FROM public.events e
-                 WHERE e.block_number = $1::numeric AND evp.normalize_felt(e.block_hash) = evp.normalize_felt($2)) k) e
-  LEFT JOIN evp.vault_progress p ON p.vault_address = e.vault
- WHERE e.event_nonce > coalesce(p.last_nonce, 0)
+                  LEFT JOIN evp.vault_progress p ON p.vault_address = evp.normalize_felt(e.vault_address)
+                 WHERE e.block_number = $1::numeric AND evp.normalize_felt(e.block_hash) = evp.normalize_felt($2)
+                   AND ($3::boolean OR e.event_nonce > coalesce(p.last_nonce, 0))) k) e
+ WHERE e.event_nonce > e.last_nonce
    AND NOT EXISTS (SELECT FROM evp.event_copies c
                     WHERE c.block_hash = evp.normalize_felt($2) AND c.vault_address = e.vault AND c.event_nonce = e.event_nonce)
  ORDER BY e.vault, e.event_nonce"#
@@ -354,7 +358,11 @@ fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
     let table = spi(read(
         client,
         statement,
-        &[block.number.clone().into(), block.hash.clone().into()],
+        &[
+            block.number.clone().into(),
+            block.hash.clone().into(),
+            block.late.to_string().into(),
+        ],
     ));
     let (copies, rows): (Vec<_>, Vec<_>) = table
         .into_iter()

@@ -699,7 +699,8 @@ TRUNCATE driver_events"#;
 /// checked and what the indexer style exercised.
 fn run_seed(seed: u64, blocks: u64, style: Style) -> (u64, Seen) {
     // A clean slate: no blocks, no events, no state, nothing known of earlier chains.
-    Spi::run("TRUNCATE starknet_blocks, events, evp.blocks").expect("truncate");
+    Spi::run("TRUNCATE starknet_blocks, events, evp.blocks, evp.held_blocks, evp.event_copies")
+        .expect("truncate");
     Spi::run("SELECT evp_rebuild()").expect("clear state");
     let mut rng = Rng(seed);
     // The indexer stores the forwarded layout only, in a table without from_address.

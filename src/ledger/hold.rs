@@ -14,16 +14,16 @@ use crate::subxact::attempt;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-/// Holds block ($1, $2) with its cause; a hold already there takes the new cause. An applied
-/// block is held for its late events, which stay marked.
+/// Holds block ($1, $2) with its cause. A hold already there keeps its own: the first cause
+/// stands until `evp_catchup()` releases it (a later failure around the walk, a lock timeout
+/// say, holds the lowest queued block, which may be held already). An applied block is held
+/// for its late events, which stay marked.
 const HOLD: &str = r#"
 WITH late AS (
     UPDATE evp.blocks SET late = true WHERE block_number = $1::numeric AND block_hash = $2 AND state = 'applied')
-INSERT INTO evp.held_blocks AS h (block_number, block_hash, vault_address, event_nonce, event_name, sqlstate, reason)
+INSERT INTO evp.held_blocks (block_number, block_hash, vault_address, event_nonce, event_name, sqlstate, reason)
 VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)
-ON CONFLICT (block_number, block_hash) DO UPDATE
-   SET held_at = now(), vault_address = EXCLUDED.vault_address, event_nonce = EXCLUDED.event_nonce,
-       event_name = EXCLUDED.event_name, sqlstate = EXCLUDED.sqlstate, reason = EXCLUDED.reason"#;
+ON CONFLICT (block_number, block_hash) DO NOTHING"#;
 
 const RELEASE: &str = "DELETE FROM evp.held_blocks";
 

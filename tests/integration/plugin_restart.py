@@ -76,4 +76,5 @@ def main():
     print(f"block {h[0]}: {len(copied)} of its {len(events)} events stored again", file=sys.stderr)
 
 
-main()
+if __name__ == "__main__":
+    main()
