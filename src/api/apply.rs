@@ -12,14 +12,17 @@
 
 use crate::apply::BlockFailure;
 use crate::catchup::{catch_up, rebuild, reprocess, Budget};
+use crate::error::warn_with_hint;
 use crate::guc::{OnError, ON_ERROR};
 use crate::journal::revert_from;
 use crate::ledger::hold::{hold_next, release};
 use crate::spi::{connect, lock};
 use crate::subxact::attempt;
 use crate::version::{earlier_update_step, other_version, refuse};
+use crate::worker::wake_at_commit;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use std::cell::Cell;
 
 /// Runs `f` with an SPI connection, holding the extension's lock until the transaction ends.
 pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
@@ -34,9 +37,39 @@ pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 /// (the lock, a lock or statement timeout, the ledger's bookkeeping) must not fail the
 /// indexer's transaction either: `work` is rolled back, `fallback` records what async mode
 /// would (the ledger's entries), and the queue's lowest block is held with the cause.
+///
+/// That takes a subtransaction per statement of the indexer, and PostgreSQL keeps each one's
+/// lock until the transaction ends, so each costs more than the one before. A transaction
+/// that inserts more than `SYNC_STATEMENTS` block statements one by one (a backfill, not the
+/// indexer's one block a transaction) has its later blocks applied after it commits, as in
+/// async mode: by the worker, the next block's transaction or `evp_catchup()`.
 fn sync_path(work: impl FnOnce(&mut SpiClient<'_>), fallback: impl FnOnce(&mut SpiClient<'_>)) {
     if ON_ERROR.get() != OnError::Hold {
         return serialized(work);
+    }
+    let taken = SYNC_TAKEN.with(|t| {
+        let transaction = local_transaction();
+        let (of, taken) = t.get();
+        let taken = if of == transaction { taken } else { 0 };
+        t.set((transaction, taken + 1));
+        taken
+    });
+    if taken >= SYNC_STATEMENTS {
+        if taken == SYNC_STATEMENTS {
+            warn_with_hint(
+                PgSqlErrorCode::ERRCODE_WARNING,
+                format!(
+                    "this transaction has written blocks in {SYNC_STATEMENTS} statements: the blocks of its later \
+                     statements are applied after it commits"
+                ),
+                "In sync mode under evp.on_error = hold each statement's blocks are applied in a subtransaction, which \
+                 costs more the more the transaction took. The worker, the next block's transaction or SELECT \
+                 evp_catchup() applies them.",
+            );
+        }
+        connect(fallback);
+        wake_at_commit();
+        return;
     }
     connect(|client| {
         BlockFailure::reset();
@@ -50,6 +83,24 @@ fn sync_path(work: impl FnOnce(&mut SpiClient<'_>), fallback: impl FnOnce(&mut S
             hold_next(client, failure);
         }
     })
+}
+
+/// How many statements of one transaction the sync path applies (see `sync_path`).
+const SYNC_STATEMENTS: u32 = 256;
+
+thread_local! {
+    /// The transaction (`local_transaction`) and how many statements the sync path took in it.
+    static SYNC_TAKEN: Cell<(u32, u32)> = const { Cell::new((0, 0)) };
+}
+
+/// The current top-level transaction, as this backend numbers them.
+fn local_transaction() -> u32 {
+    // SAFETY: MyProc is this backend's own PGPROC, valid while it runs.
+    #[cfg(any(feature = "pg15", feature = "pg16"))]
+    let lxid = unsafe { (*pgrx::pg_sys::MyProc).lxid };
+    #[cfg(any(feature = "pg17", feature = "pg18"))]
+    let lxid = unsafe { (*pgrx::pg_sys::MyProc).vxid.lxid };
+    lxid
 }
 
 /// As [`serialized`], for the SQL functions: they rewrite the state with this library's

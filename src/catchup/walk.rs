@@ -2,11 +2,14 @@
 //! within a budget.
 
 use super::empty::{self, Start};
-use crate::apply::{apply_events, BlockCtx};
-use crate::ledger::hold::holding;
+use crate::apply::{apply_events, BlockCtx, BlockFailure};
+use crate::guc::{OnError, ON_ERROR};
+use crate::ledger::hold::{hold, hold_next};
 use crate::ledger::rules::{verdict, Strictness, Verdict};
 use crate::ledger::{candidate, Queued};
+use crate::subxact::attempt;
 use pgrx::spi::SpiClient;
+use std::cell::RefCell;
 
 /// How much a walk may apply: at most `max` blocks (all if `None`), a run of empty blocks
 /// counting as its length or, `run_as_one` (the worker's batch, which bounds a transaction's
@@ -67,9 +70,68 @@ impl Walked {
 }
 
 /// Applies the queue's blocks in number order while the rules let them go, within `budget`,
-/// at or below `through` if given. Under `evp.on_error = hold` a block that fails is rolled
-/// back and held (`ledger::hold`), and the walk stops there.
+/// at or below `through` if given. Under `evp.on_error = hold` the walk runs in one
+/// subtransaction (one per block would cost more and more as a transaction takes them:
+/// PostgreSQL keeps each one's lock until the transaction ends). A block that fails rolls the
+/// walk back; it is walked again up to that block, which is held (`ledger::hold`).
 pub fn walk(
+    client: &mut SpiClient<'_>,
+    strictness: Strictness,
+    budget: Budget,
+    through: Option<&str>,
+) -> Walked {
+    if ON_ERROR.get() != OnError::Hold {
+        return walk_blocks(client, strictness, budget, through);
+    }
+    BlockFailure::reset();
+    let mut outcome: Result<Walked, BlockFailure> =
+        attempt(|| Ok(walk_blocks(client, strictness, budget, through)));
+    loop {
+        let failure = match outcome {
+            Ok(walked) => return walked,
+            Err(failure) => failure,
+        };
+        match APPLYING.take() {
+            Some(failed) if failed.spent == 0 => {
+                hold(client, &failed.number, &failed.hash, failure);
+                return Walked::default();
+            }
+            // The blocks before it went: again, then it is held (or, if one of them fails this
+            // time, that one).
+            Some(failed) => {
+                let before = Budget {
+                    max: Some(failed.spent),
+                    ..budget
+                };
+                BlockFailure::reset();
+                outcome = attempt(|| Ok(walk_blocks(client, strictness, before, through)));
+                if let Ok(walked) = outcome {
+                    hold(client, &failed.number, &failed.hash, failure);
+                    return walked;
+                }
+            }
+            None => {
+                hold_next(client, failure);
+                return Walked::default();
+            }
+        }
+    }
+}
+
+/// The block a walk is applying, and how much of its budget the walk had spent before it:
+/// where a failure met the walk.
+struct Applying {
+    number: String,
+    hash: String,
+    spent: i64,
+}
+
+thread_local! {
+    static APPLYING: RefCell<Option<Applying>> = const { RefCell::new(None) };
+}
+
+/// The walk itself (see `walk`).
+fn walk_blocks(
     client: &mut SpiClient<'_>,
     strictness: Strictness,
     budget: Budget,
@@ -84,12 +146,13 @@ pub fn walk(
         if let Verdict::Wait(_) = verdict(c, strictness) {
             break;
         }
-        match holding(client, &c.number, &c.hash, |client| {
-            step(client, &queued, budget, walked.spent)
-        }) {
-            Some(stepped) => walked.add(stepped),
-            None => break,
-        }
+        APPLYING.set(Some(Applying {
+            number: c.number.clone(),
+            hash: c.hash.clone(),
+            spent: walked.spent,
+        }));
+        walked.add(step(client, &queued, budget, walked.spent));
+        APPLYING.set(None);
     }
     walked
 }

@@ -762,9 +762,12 @@ mod tests {
     use pgrx::prelude::*;
 
     /// Sixteen seeds of 200 blocks each, in each style; together they check several hundred
-    /// fork points.
+    /// fork points. All in the test's one transaction: under evp.on_error = abort, so that
+    /// every block is applied by its own statement (under hold, the sync path applies the
+    /// blocks of a transaction's first statements only: api::sync_path).
     #[pg_test]
     fn reorgs_leave_no_trace() {
+        Spi::run("SET LOCAL evp.on_error = abort").expect("set evp.on_error");
         let seeds: Vec<u64> = match std::env::var("EVP_REORG_SEEDS") {
             Ok(s) => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
             Err(_) => (1..=16).collect(),

@@ -49,7 +49,7 @@ pub fn holding<T>(
 }
 
 /// Holds block `number` (`hash`) for `failure`, and says so in a WARNING.
-fn hold(client: &mut SpiClient<'_>, number: &str, hash: &str, failure: BlockFailure) {
+pub fn hold(client: &mut SpiClient<'_>, number: &str, hash: &str, failure: BlockFailure) {
     let held = Held {
         vault: failure.vault,
         nonce: failure.nonce,

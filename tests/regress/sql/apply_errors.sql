@@ -166,6 +166,13 @@ SELECT last_applied_block, pending_blocks, held_blocks FROM evp_status();
 -- A block row at or below the applied tip is kept, with a WARNING, and waits for a revert.
 SELECT t.block(0);
 SELECT count(*) AS kept FROM starknet_blocks WHERE block_number = 0;
+-- A transaction that writes blocks in more than 256 statements (a backfill, not the indexer's
+-- one block a transaction): the blocks of its later statements are applied after it commits,
+-- here by the next block's transaction.
+DO $$ BEGIN FOR n IN 13..312 LOOP PERFORM t.block(n); END LOOP; END $$;
+SELECT last_applied_block, pending_blocks FROM evp_status();
+SELECT t.block(313);
+SELECT last_applied_block, pending_blocks FROM evp_status();
 
 SET client_min_messages = warning;
 DROP SCHEMA t CASCADE;
