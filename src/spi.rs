@@ -210,6 +210,19 @@ pub fn lock() {
     }
 }
 
+/// Takes the extension's lock if no other transaction holds it, as
+/// `pg_try_advisory_xact_lock(7763568)` does; whether it did.
+pub fn try_lock() -> bool {
+    // SAFETY: a builtin taking one bigint, called inside a transaction; it returns a boolean.
+    let taken = unsafe {
+        pgrx::direct_function_call::<bool>(
+            pg_sys::pg_try_advisory_xact_lock_int8,
+            &[LOCK_KEY.into_datum()],
+        )
+    };
+    taken == Some(true)
+}
+
 /// An SPI failure here is a bug or a broken installation, not bad input.
 pub fn spi<T>(r: Result<T, pgrx::spi::SpiError>) -> T {
     r.unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("SPI: {e}")))

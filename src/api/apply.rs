@@ -16,7 +16,7 @@ use crate::error::warn_with_hint;
 use crate::guc::{OnError, ON_ERROR};
 use crate::journal::revert_from;
 use crate::ledger::hold::{hold_next, release};
-use crate::spi::{connect, lock};
+use crate::spi::{connect, lock, try_lock};
 use crate::subxact::attempt;
 use crate::version::{earlier_update_step, other_version, refuse};
 use crate::worker::wake_at_commit;
@@ -43,9 +43,21 @@ pub(crate) fn serialized<R>(f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 /// that inserts more than `SYNC_STATEMENTS` block statements one by one (a backfill, not the
 /// indexer's one block a transaction) has its later blocks applied after it commits, as in
 /// async mode: by the worker, the next block's transaction or `evp_catchup()`.
-fn sync_path(work: impl FnOnce(&mut SpiClient<'_>), fallback: impl FnOnce(&mut SpiClient<'_>)) {
+///
+/// `quick` is the common case (one empty block row after the tip, the tip's StartBlock): one
+/// statement that waits for nothing once the lock is held. When the lock is free at once, it
+/// runs without a subtransaction, which would cost more than it; whether it was the case.
+fn sync_path(
+    quick: impl FnOnce(&mut SpiClient<'_>) -> bool,
+    work: impl FnOnce(&mut SpiClient<'_>),
+    fallback: impl FnOnce(&mut SpiClient<'_>),
+) {
     if ON_ERROR.get() != OnError::Hold {
-        return serialized(work);
+        return serialized(|client| {
+            if !quick(client) {
+                work(client);
+            }
+        });
     }
     let taken = SYNC_TAKEN.with(|t| {
         let transaction = local_transaction();
@@ -72,6 +84,9 @@ fn sync_path(work: impl FnOnce(&mut SpiClient<'_>), fallback: impl FnOnce(&mut S
         return;
     }
     connect(|client| {
+        if try_lock() && quick(client) {
+            return;
+        }
         BlockFailure::reset();
         let done = attempt(|| {
             lock();
@@ -115,7 +130,10 @@ fn operator<R>(name: &str, f: impl FnOnce(&mut SpiClient<'_>) -> R) -> R {
 #[pg_schema]
 mod evp {
     use super::{serialized, sync_path};
-    use crate::catchup::{events_arrived, on_block_rows, process_queue, record_late_blocks};
+    use crate::catchup::{
+        empty_successor, events_arrived, on_block_rows, process_queue, queue_settled,
+        record_late_blocks,
+    };
     use crate::guc::{Mode, MODE};
     use crate::journal::block_reverted as revert_block_row;
     use crate::spi::{connect, value};
@@ -144,6 +162,7 @@ mod evp {
         }
         match MODE.get() {
             Mode::Sync => sync_path(
+                |client| empty_successor(client, &numbers),
                 |client| on_block_rows(client, &numbers, true),
                 |client| on_block_rows(client, &numbers, false),
             ),
@@ -183,7 +202,7 @@ mod evp {
         }
         match MODE.get() {
             // The events are in the ledger already (noted, or their applied block marked late).
-            Mode::Sync => sync_path(|client| events_arrived(client, &blocks), |_| {}),
+            Mode::Sync => sync_path(|_| false, |client| events_arrived(client, &blocks), |_| {}),
             // The ledger holds them for the worker (or evp_catchup()).
             Mode::Async | Mode::Off => wake_at_commit(),
         }
@@ -201,6 +220,7 @@ mod evp {
         }
         match MODE.get() {
             Mode::Sync => sync_path(
+                queue_settled,
                 |client| {
                     process_queue(client, None);
                 },

@@ -244,16 +244,12 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
         }
     }
     apply_run(client, block, &rows, current, &mut tally);
-    let (vaults, nonces): (Vec<String>, Vec<String>) = tally
-        .last_nonce
-        .into_iter()
-        .map(|(v, n)| (v, n.to_string()))
-        .unzip();
+    let [vaults, nonces] = vaults_and_nonces(tally.last_nonce);
     let params: Vec<Param> = vec![
         block.number.clone().into(),
         block.hash.clone().into(),
-        vaults.into(),
-        nonces.into(),
+        vaults,
+        nonces,
         tally.applied.to_string().into(),
         tally.ignored.to_string().into(),
         tally.failed.to_string().into(),
@@ -379,19 +375,26 @@ fn read_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> Vec<EventRow> {
         })
         .partition(|(copy, _)| *copy);
     if !copies.is_empty() {
-        let (vaults, nonces): (Vec<String>, Vec<String>) = copies
-            .into_iter()
-            .map(|(_, e)| (e.vault_raw, e.nonce.to_string()))
-            .unzip();
+        let [vaults, nonces] =
+            vaults_and_nonces(copies.into_iter().map(|(_, e)| (e.vault_raw, e.nonce)));
         let params: Vec<Param> = vec![
             block.number.clone().into(),
             block.hash.clone().into(),
-            vaults.into(),
-            nonces.into(),
+            vaults,
+            nonces,
         ];
         spi(run(client, COPIES_FOUND, &params));
     }
     rows.into_iter().map(|(_, e)| e).collect()
+}
+
+/// Vaults and a nonce of each, as two array parameters.
+fn vaults_and_nonces(pairs: impl IntoIterator<Item = (String, i64)>) -> [Param; 2] {
+    let (vaults, nonces): (Vec<String>, Vec<String>) = pairs
+        .into_iter()
+        .map(|(vault, nonce)| (vault, nonce.to_string()))
+        .unzip();
+    [vaults.into(), nonces.into()]
 }
 
 /// Why an event failed: its SQLSTATE and a reason.

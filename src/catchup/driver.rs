@@ -102,13 +102,18 @@ pub fn process_driver_events(client: &mut SpiClient<'_>, max_blocks: Option<i64>
     process_queue(client, max_blocks)
 }
 
+/// Whether the queue needs nothing more: no unprocessed notice, or only a StartBlock of the
+/// applied tip, now marked processed (`ONLY_TIP_START`).
+pub fn queue_settled(client: &mut SpiClient<'_>) -> bool {
+    value::<bool>(client, ANY_UNPROCESSED, &[]) != Some(true)
+        || spi(run(client, ONLY_TIP_START, &[]).and_then(first)) != Some(true)
+}
+
 /// Handles the queue, up to a StartBlock whose block must wait, or until its StartBlocks have
 /// applied `max_blocks`; returns what they applied.
 pub fn process_queue(client: &mut SpiClient<'_>, max_blocks: Option<i64>) -> Walked {
     let mut applied = Walked::default();
-    if value::<bool>(client, ANY_UNPROCESSED, &[]) != Some(true)
-        || spi(run(client, ONLY_TIP_START, &[]).and_then(first)) != Some(true)
-    {
+    if queue_settled(client) {
         return applied;
     }
     let rows: Vec<[Option<String>; 3]> = spi(read(client, UNPROCESSED, &[]))

@@ -24,7 +24,7 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use walk::walk;
 
-pub use driver::process_queue;
+pub use driver::{process_queue, queue_settled};
 pub use late::record_late_blocks;
 pub use pass::catch_up;
 pub use replay::{rebuild, reprocess};
@@ -32,13 +32,9 @@ pub use walk::Budget;
 
 /// Block rows were inserted (the `starknet_blocks` trigger, once per statement): they enter
 /// the ledger, and in sync mode (`apply`) are applied with whatever they let go. The common
-/// case, one empty block that follows the tip with nothing queued, is one statement.
+/// case, one empty block that follows the tip with nothing queued, is `empty_successor`'s,
+/// which the sync path tries first.
 pub fn on_block_rows(client: &mut SpiClient<'_>, numbers: &[String], apply: bool) {
-    if let [number] = numbers {
-        if apply && empty::apply_successor(client, number) {
-            return;
-        }
-    }
     let below_tip = rows_arrived(client, numbers);
     if !apply {
         return;
@@ -54,6 +50,12 @@ pub fn on_block_rows(client: &mut SpiClient<'_>, numbers: &[String], apply: bool
         warn_with_hint(code, message, hint);
     }
     walk(client, Strictness::Strict, Budget::ALL, None);
+}
+
+/// The common case of new block rows: one empty row that follows the applied tip, applied by
+/// one statement (`empty::apply_successor`); whether it was.
+pub fn empty_successor(client: &mut SpiClient<'_>, numbers: &[String]) -> bool {
+    matches!(numbers, [number] if empty::apply_successor(client, number))
 }
 
 /// New events arrived (sync mode): the blocks they let go (a vault registered after later
