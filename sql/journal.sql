@@ -264,15 +264,18 @@ LANGUAGE sql AS $$
      WHERE state = 'applied' AND block_number BETWEEN first AND last
 $$;
 
--- Undoes one applied block: its journal, its history, its state in the ledger.
-CREATE FUNCTION evp.revert_block(blk numeric) RETURNS void
+-- Undoes one applied block (blk, hash): its journal, its history, its state in the ledger.
+-- The change feed records it with its block (sql/feed.sql).
+CREATE FUNCTION evp.revert_block(blk numeric, hash text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM evp.notify_next_round();
+    PERFORM evp.feed_reverting(blk, hash);
     PERFORM evp.revert_journal(blk);
     PERFORM evp.unapply_blocks(blk, blk);
     DELETE FROM public."Vault_Historic" WHERE block_number = blk;
     DELETE FROM public."Liquidity_Providers_Historic" WHERE block_number = blk;
+    PERFORM evp.feed_reverted();
 END $$;
 
 -- DELETE, not TRUNCATE: TRUNCATE's ACCESS EXCLUSIVE lock would deadlock with an indexer
@@ -288,7 +291,7 @@ LANGUAGE sql AS $$
 $$;
 
 COMMENT ON FUNCTION evp.revert_journal(numeric) IS 'Undoes one applied block''s changes to the journaled tables';
-COMMENT ON FUNCTION evp.revert_block(numeric) IS 'Undoes one applied block from its journal';
+COMMENT ON FUNCTION evp.revert_block(numeric, text) IS 'Undoes one applied block from its journal';
 COMMENT ON FUNCTION evp.prune_journal(numeric) IS 'Drops the journal of blocks up to the argument';
 COMMENT ON FUNCTION evp.clear_journaled() IS 'Empties every journaled table and its journal';
 COMMENT ON FUNCTION evp.unapply_blocks(numeric, numeric) IS 'Sets the applied blocks of a range back to pending or noted';

@@ -11,6 +11,14 @@ REVOKE EXECUTE ON FUNCTION evp_catchup(integer), evp_revert_to(numeric), evp_rep
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA evp FROM PUBLIC;
 -- evp_status() is everyone's, and so is its view.
 GRANT SELECT ON evp_status TO PUBLIC;
+-- The change feed (sql/feed.sql): evp_changes() runs as its caller, who reads evp.changes
+-- under its policy (a role that may read every output table); consumers are the owner's to
+-- grant, like the functions above.
+GRANT USAGE ON SCHEMA evp TO PUBLIC;
+GRANT EXECUTE ON FUNCTION evp.may_read_feed() TO PUBLIC;
+GRANT SELECT ON evp.changes, evp.feed_pruned TO PUBLIC;
+REVOKE EXECUTE ON FUNCTION evp_consumer_create(text), evp_consumer_ack(text, bigint), evp_consumer_drop(text)
+    FROM PUBLIC;
 
 -- The worker, waiting for CREATE EXTENSION, starts at its commit.
 SELECT evp.wake_worker();

@@ -54,6 +54,11 @@ pub static REPLACE_REVERTED: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static NOTIFY_QUEUE_LIMIT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
 /// Blocks of undo journal kept behind the newest applied block.
 pub static JOURNAL_HORIZON: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+/// The change feed (sql/feed.sql): read there as text, defined here for their bounds and
+/// their context (only a superuser, or the server's configuration, sets them).
+static FEED: GucSetting<bool> = GucSetting::<bool>::new(true);
+static FEED_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+static FEED_MAX_LAG: GucSetting<i32> = GucSetting::<i32>::new(100_000);
 
 pub fn init() {
     // A postmaster-context setting can only be defined while preloading; without preloading
@@ -148,6 +153,34 @@ pub fn init() {
         0.0,
         1.0,
         GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"evp.feed",
+        c"Record every change to the output tables in the change feed (evp_changes()).",
+        c"Off, changes are not recorded, and a reader of the feed misses them: it must read the tables again.",
+        &FEED,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"evp.feed_retention",
+        c"Blocks of changes the feed keeps behind the applied tip, whether or not a consumer holds them.",
+        c"Rows are pruned with the journal, when no consumer that is not lost holds them.",
+        &FEED_RETENTION,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"evp.feed_max_lag",
+        c"Blocks a consumer of the feed may fall behind the applied tip before it is marked lost.",
+        c"A lost consumer holds no rows: the disk never fills for a reader that vanished.",
+        &FEED_MAX_LAG,
+        0,
+        i32::MAX,
+        GucContext::Suset,
         GucFlags::default(),
     );
 }

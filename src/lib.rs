@@ -15,9 +15,10 @@
 //! - `spi`, `subxact`, `error`, `guc`, `version`: cached plans and SPI helpers, subtransactions,
 //!   errors for SQL callers, the `evp.*` settings, the library's version against the database's
 //!   extension;
-//! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`), the triggers on the
-//!   indexer's tables (`triggers.sql`), the subscriber's DDL (`replication.sql`) and the
-//!   privileges (`privileges.sql`) of the install script.
+//! - `feed`: the change feed's doorbell at commit (the feed is `sql/feed.sql`);
+//! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`), the change feed
+//!   (`feed.sql`), the triggers on the indexer's tables (`triggers.sql`), the subscriber's DDL
+//!   (`replication.sql`) and the privileges (`privileges.sql`) of the install script.
 
 use pgrx::prelude::*;
 
@@ -30,6 +31,7 @@ mod api;
 mod apply;
 mod catchup;
 mod error;
+mod feed;
 mod guc;
 mod journal;
 mod ledger;
@@ -46,6 +48,7 @@ pgrx::extension_sql_file!(
     name = "journal",
     requires = ["schema"]
 );
+pgrx::extension_sql_file!("../sql/feed.sql", name = "feed", requires = ["journal"]);
 pgrx::extension_sql_file!("../sql/status.sql", name = "status", requires = ["schema"]);
 pgrx::extension_sql_file!(
     "../sql/replication.sql",
@@ -63,6 +66,7 @@ pgrx::extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::init();
+    feed::init();
     worker::init();
 }
 

@@ -83,9 +83,9 @@ UPDATE evp.blocks
  WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2)"#
 );
 
-/// A CTE of the rows of `$table` that block $1 wrote, found by its journal, each looked up by its
-/// key (OFFSET 0 keeps the planner from hashing the whole table), with whether the block
-/// inserted it (its first image is NULL).
+/// A CTE of the rows of `$table` that block $1 wrote, found by its journal (the images after
+/// $3: those of this application), each looked up by its key (OFFSET 0 keeps the planner from
+/// hashing the whole table), with whether it inserted the row (its first image is NULL).
 macro_rules! rows_written {
     ($cte:literal, $table:literal, $row:literal, $keys:literal, $lookup:literal) => {
         concat!(
@@ -100,7 +100,7 @@ macro_rules! rows_written {
             ", old FROM evp.\"journal_",
             $table,
             "\"",
-            "\n             WHERE at_block = $1::numeric ORDER BY ",
+            "\n             WHERE at_block = $1::numeric AND seq > $3::bigint ORDER BY ",
             $keys,
             ", seq) j",
             "\n     CROSS JOIN LATERAL (SELECT ",
@@ -116,12 +116,14 @@ macro_rules! rows_written {
     };
 }
 
-/// The block's history and notifications, once per row it wrote: the rows of its journal (each
-/// write journals the rows it changes), as they are now. History: each vault's and LP's
-/// balances at the end of the block, `$vault_conflict` and `$lp_conflict` (an ON CONFLICT
-/// clause, or none) deciding what a row already there becomes. Notifications: "insert" or
-/// "update" by the row's first image in the block, sent unless evp.notify is off, or counted as
-/// skipped while the queue has no room (sql/journal.sql). $1 block.
+/// The block's history, notifications and changes, once per row it wrote: the rows of its
+/// journal (each write journals the rows it changes), as they are now. History: each vault's
+/// and LP's balances at the end of the block, `$vault_conflict` and `$lp_conflict` (an ON
+/// CONFLICT clause, or none) deciding what a row already there becomes. Notifications: "insert"
+/// or "update" by the row's first image, sent unless evp.notify is off, or counted as skipped
+/// while the queue has no room (sql/journal.sql). Changes: one row of the change feed per row
+/// written, history included, unless evp.feed is off (sql/feed.sql). $1 block, $2 its hash, $3
+/// the journal's sequence before this application (0 for the first).
 macro_rules! block_written {
     ($vault_conflict:literal, $lp_conflict:literal) => {
         concat!(
@@ -151,6 +153,14 @@ macro_rules! block_written {
             ),
             ",\n",
             rows_written!(
+                "queued",
+                "Queued_Liquidity",
+                "q",
+                "round_address, address",
+                "q.round_address = j.round_address AND q.address = j.address"
+            ),
+            ",\n",
+            rows_written!(
                 "buyers",
                 "Option_Buyers",
                 "o",
@@ -170,13 +180,15 @@ vault_history AS (
     INSERT INTO public."Vault_Historic" AS h (address, block_number, unlocked_balance, locked_balance, stashed_balance)
     SELECT (v).address, $1::numeric, (v).unlocked_balance, (v).locked_balance, (v).stashed_balance FROM vaults"#,
             $vault_conflict,
-            r#"),
+            r#"
+    RETURNING h, h.xmax = 0 AS inserted),
 lp_history AS (
     INSERT INTO public."Liquidity_Providers_Historic" AS h
            (address, vault_address, block_number, unlocked_balance, locked_balance, stashed_balance)
     SELECT (l).address, (l).vault_address, $1::numeric, (l).unlocked_balance, (l).locked_balance, (l).stashed_balance FROM lps"#,
             $lp_conflict,
-            r#"),
+            r#"
+    RETURNING h, h.xmax = 0 AS inserted),
 changes AS (
     SELECT 'vault_update' AS channel, row_to_json(v)::text AS payload, inserted FROM vaults
     UNION ALL SELECT 'lp_update', row_to_json(l)::text, inserted FROM lps
@@ -185,11 +197,26 @@ changes AS (
     UNION ALL SELECT 'bids_update', evp.bid_payload(b)::text, inserted FROM bids),
 guard AS MATERIALIZED (
     SELECT evp.notify_queue_has_room() AS room, evp.notify_padding() AS pad
-     WHERE evp.enabled('evp.notify') AND EXISTS (SELECT FROM changes))
+     WHERE evp.enabled('evp.notify') AND EXISTS (SELECT FROM changes)),
+recorded AS (
+    INSERT INTO evp.changes (position, block_number, block_hash, table_name, op, "row", reverted)
+    SELECT nextval('evp.changes_position'), $1::numeric, evp.normalize_felt($2), c.table_name,
+           CASE WHEN c.inserted THEN 'insert' ELSE 'update' END, c.r, false
+      FROM (SELECT 'VaultStates' AS table_name, to_jsonb(v) AS r, inserted FROM vaults
+            UNION ALL SELECT 'Liquidity_Providers', to_jsonb(l), inserted FROM lps
+            UNION ALL SELECT 'Option_Rounds', to_jsonb(r), inserted FROM rounds
+            UNION ALL SELECT 'Queued_Liquidity', to_jsonb(q), inserted FROM queued
+            UNION ALL SELECT 'Option_Buyers', to_jsonb(o), inserted FROM buyers
+            UNION ALL SELECT 'Bids', to_jsonb(b), inserted FROM bids
+            UNION ALL SELECT 'Vault_Historic', to_jsonb(h), inserted FROM vault_history
+            UNION ALL SELECT 'Liquidity_Providers_Historic', to_jsonb(h), inserted FROM lp_history) c
+     WHERE evp.feed_on()
+    RETURNING position)
 SELECT (SELECT count(pg_catalog.pg_notify(c.channel, '{"operation" : "' || CASE WHEN c.inserted THEN 'insert' ELSE 'update' END
                                                      || '", "payload" : ' || c.payload || '}' || g.pad))
           FROM changes c, guard g WHERE g.room) AS sent,
-       (SELECT evp.notifications_skipped(count(*)) FROM changes c, guard g WHERE NOT g.room HAVING count(*) > 0) AS skipped"#
+       (SELECT evp.notifications_skipped(count(*)) FROM changes c, guard g WHERE NOT g.room HAVING count(*) > 0) AS skipped,
+       (SELECT evp.ring_at_commit(max(position)) FROM recorded) AS rung"#
         )
     };
 }
@@ -210,9 +237,16 @@ const LATE_EVENTS_WRITTEN: &str = block_written!(
            stashed_balance = EXCLUDED.stashed_balance"#
 );
 
-/// Says that block $1 is being applied, which keeps the notification triggers off the rows
-/// written from now on (their WHEN, sql/journal.sql: the block notifies itself); '' ends it.
-const JOURNAL_BLOCK: &str = "SELECT set_config('evp.applying_block', $1, true)";
+/// Says that block $1 is being applied, which keeps the notification and feed triggers off the
+/// rows written from now on (their WHEN, sql/journal.sql and sql/feed.sql: the block notifies
+/// and records itself); returns the journal's sequence so far (`floor`: the images of this
+/// application come after it).
+const APPLYING: &str = r#"
+SELECT set_config('evp.applying_block', $1, true),
+       (SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM evp.journal_seq s)::text AS floor"#;
+
+/// Ends `APPLYING`.
+const APPLIED: &str = "SELECT set_config('evp.applying_block', '', true)";
 
 /// A skipped event, under evp.on_error = skip.
 const EVENT_FAILED: &str = concat!(
@@ -228,7 +262,9 @@ VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)"#
 /// run (see `Run`).
 pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     let rows = read_events(client, block);
-    spi(run(client, JOURNAL_BLOCK, &[block.number.clone().into()]));
+    let floor: String = spi(run(client, APPLYING, &[block.number.clone().into()])
+        .and_then(|t| t.first().get_by_name("floor")))
+    .unwrap_or_else(|| "0".to_owned());
     let mut tally = Tally::default();
     let mut current = Run::default();
     for (i, row) in rows.iter().enumerate() {
@@ -260,11 +296,16 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
         } else {
             BLOCK_WRITTEN
         };
-        spi(run(client, written, &[block.number.clone().into()]));
+        let params = [
+            block.number.clone().into(),
+            block.hash.clone().into(),
+            floor.into(),
+        ];
+        spi(run(client, written, &params));
     }
     spi(run(client, BLOCK_DONE, &params));
     prune_after(client, &block.number, &block.number);
-    spi(run(client, JOURNAL_BLOCK, &["".into()]));
+    spi(run(client, APPLIED, &[]));
     tally.applied
 }
 

@@ -16,10 +16,10 @@ use pgrx::spi::SpiClient;
 /// Applied blocks at or above $1, newest first, and whether their journal is still there (they
 /// lie above the pruned part: sql/journal.sql).
 const APPLIED_FROM: &str = r#"
-SELECT a.block_number::text AS n, a.block_number > coalesce((SELECT p.pruned_upto FROM evp.journal_pruned p), -1) AS journaled
+SELECT a.block_number::text AS n, a.block_hash::text AS hash, a.block_number > coalesce((SELECT p.pruned_upto FROM evp.journal_pruned p), -1) AS journaled
   FROM evp.blocks a WHERE a.state = 'applied' AND a.block_number >= $1::numeric ORDER BY a.block_number DESC"#;
 
-const REVERT_BLOCK: &str = "SELECT evp.revert_block($1::numeric)";
+const REVERT_BLOCK: &str = "SELECT evp.revert_block($1::numeric, $2)";
 
 /// Every table the apply path writes, and the journal: what `evp_rebuild()` clears.
 const CLEAR_STATE: &str = "SELECT evp.clear_state()";
@@ -42,9 +42,10 @@ UPDATE evp.blocks SET state = 'reverted'
  WHERE block_number >= $1::numeric AND state = 'applied' AND NOT has_row"#;
 
 /// The journal pruning that applying blocks $1 to $2 one by one does: at the last multiple of
-/// the prune step $3 among them, up to $4 (the horizon) behind it.
+/// the prune step $3 among them, up to $4 (the horizon) behind it; and the change feed's, at
+/// the same steps (sql/feed.sql).
 const PRUNE: &str = r#"
-SELECT evp.prune_journal($2::numeric - $2::numeric % $3::numeric - $4::numeric)
+SELECT evp.prune_journal($2::numeric - $2::numeric % $3::numeric - $4::numeric), evp.prune_feed($2::numeric)
  WHERE $2::numeric - $2::numeric % $3::numeric >= $1::numeric"#;
 
 /// How often the journal is pruned: at block numbers divisible by this (1 % of the horizon,
@@ -84,16 +85,23 @@ fn prunes(first: &str, last: &str, step: i32) -> bool {
     }
 }
 
+/// An applied block: its number and hash.
+struct Applied {
+    number: String,
+    hash: String,
+}
+
 /// The applied blocks from `first` up, newest first; `Err(block)` names the newest block whose
 /// journal was pruned.
-fn applied_from(client: &mut SpiClient<'_>, first: &str) -> Result<Vec<String>, String> {
+fn applied_from(client: &mut SpiClient<'_>, first: &str) -> Result<Vec<Applied>, String> {
     let mut blocks = Vec::new();
     for row in spi(run(client, APPLIED_FROM, &[first.into()])) {
         let number: String = spi(row.get_by_name("n")).unwrap_or_default();
         if !spi(row.get_by_name::<bool, _>("journaled")).unwrap_or(false) {
             return Err(number);
         }
-        blocks.push(number);
+        let hash = spi(row.get_by_name("hash")).unwrap_or_default();
+        blocks.push(Applied { number, hash });
     }
     Ok(blocks)
 }
@@ -106,7 +114,7 @@ pub fn revert_from(client: &mut SpiClient<'_>, first: &str) -> i64 {
 
 /// The applied blocks at or above `first`, newest first; an error when one of them can no
 /// longer be reverted.
-fn revertible_from(client: &mut SpiClient<'_>, first: &str) -> Vec<String> {
+fn revertible_from(client: &mut SpiClient<'_>, first: &str) -> Vec<Applied> {
     applied_from(client, first).unwrap_or_else(|pruned| {
         raise_with_hint(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -120,9 +128,10 @@ fn revertible_from(client: &mut SpiClient<'_>, first: &str) -> Vec<String> {
 }
 
 /// Reverts `blocks`, in the order given (newest first). Returns how many.
-fn revert(client: &mut SpiClient<'_>, blocks: &[String]) -> i64 {
-    for number in blocks {
-        spi(run(client, REVERT_BLOCK, &[number.clone().into()]));
+fn revert(client: &mut SpiClient<'_>, blocks: &[Applied]) -> i64 {
+    for block in blocks {
+        let params = [block.number.clone().into(), block.hash.clone().into()];
+        spi(run(client, REVERT_BLOCK, &params));
     }
     blocks.len() as i64
 }

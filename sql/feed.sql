@@ -1,0 +1,275 @@
+-- The change feed (SPEC section 8): every change to the eight output tables, in the
+-- transaction that makes it, as one row of evp.changes, read by position with evp_changes().
+--
+-- Who writes it:
+-- - the apply path, once per block, from the block's journal (the net change of each row the
+--   block wrote, and its history rows: BLOCK_WRITTEN in src/apply/block.rs);
+-- - everything else (a revert, evp_rebuild() clearing the state, an operator's own statement)
+--   through the statement triggers below, which the apply path's WHEN keeps off its writes.
+--   A revert names its block (evp.feed_block, evp.feed_hash, set by evp.revert_block()) and
+--   records a marker first.
+--
+-- Positions are in commit order: they are drawn from evp.changes_position while holding the
+-- extension's lock (pg_advisory_xact_lock(7763568), taken by every writer of the state), which
+-- is released only after the commit is visible. A reader that has read up to P never finds a
+-- row at or below P later; rolled-back transactions leave gaps, which are not losses.
+CREATE TABLE evp.changes (
+    position bigint PRIMARY KEY,
+    block_number numeric(78,0),         -- the block applied or reverted; NULL outside both
+    block_hash varchar(66),
+    table_name text CHECK ((table_name IS NULL) = (op = 'revert')),
+    op text NOT NULL CHECK (op IN ('insert', 'update', 'delete', 'revert')),
+    "row" jsonb,                         -- the row after the change; for a delete, the row removed
+    reverted boolean NOT NULL
+);
+CREATE SEQUENCE evp.changes_position;
+
+-- Positions up to upto are pruned (a reader asking for one must re-read the tables). No row:
+-- none is.
+CREATE TABLE evp.feed_pruned (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    upto bigint NOT NULL
+);
+
+-- Named consumers: each holds the rows after its acknowledged position until it is lost
+-- (more than evp.feed_max_lag blocks behind at a prune).
+CREATE TABLE evp.feed_consumers (
+    name text PRIMARY KEY,
+    acked bigint NOT NULL,              -- the position acknowledged
+    acked_block numeric(78,0),          -- the block of the newest change up to it
+    acked_at timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    lost_at timestamptz
+);
+
+-- The feed travels with a dump, as the state does; a restore records nothing (the rows it
+-- loads are the feed's already).
+SELECT pg_catalog.pg_extension_config_dump('evp.changes', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.changes_position', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.feed_pruned', '');
+SELECT pg_catalog.pg_extension_config_dump('evp.feed_consumers', '');
+
+-- Whether this transaction records changes: evp.feed is on and this is no pg_restore.
+CREATE FUNCTION evp.feed_on() RETURNS boolean
+STABLE PARALLEL SAFE LANGUAGE sql AS $$
+    SELECT evp.enabled('evp.feed') AND current_setting('application_name') <> 'pg_restore'
+$$;
+
+-- The newest position: the newest row's, or the last pruned when none is left.
+CREATE FUNCTION evp.feed_newest() RETURNS bigint
+STABLE LANGUAGE sql AS $$
+    SELECT coalesce((SELECT max(c.position) FROM evp.changes c), (SELECT p.upto FROM evp.feed_pruned p), 0)
+$$;
+
+-- Changes made outside the apply path, one row each (TG_ARGV[0] the table's name), with the
+-- block being reverted, if one is.
+CREATE FUNCTION evp.record_changes() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    changed text := CASE WHEN TG_OP = 'DELETE' THEN 'old_rows' ELSE 'new_rows' END;
+    newest bigint;
+BEGIN
+    IF NOT evp.feed_on() THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock(7763568);
+    EXECUTE format($q$
+        WITH recorded AS (
+            INSERT INTO evp.changes (position, block_number, block_hash, table_name, op, "row", reverted)
+            SELECT pg_catalog.nextval('evp.changes_position'),
+                   nullif(pg_catalog.current_setting('evp.feed_block', true), '')::numeric,
+                   nullif(pg_catalog.current_setting('evp.feed_hash', true), ''),
+                   %L, %L, pg_catalog.to_jsonb(r),
+                   coalesce(pg_catalog.current_setting('evp.feed_block', true), '') <> ''
+              FROM %I r
+            RETURNING position)
+        SELECT max(position) FROM recorded$q$, TG_ARGV[0], lower(TG_OP), changed)
+      INTO newest;
+    PERFORM evp.ring_at_commit(newest);
+    RETURN NULL;
+END $$;
+
+DO $do$
+DECLARE
+    t text;
+    e record;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['VaultStates', 'Liquidity_Providers', 'Option_Rounds', 'Queued_Liquidity', 'Option_Buyers',
+                             'Bids', 'Vault_Historic', 'Liquidity_Providers_Historic'] LOOP
+        FOR e IN VALUES ('insert', 'NEW TABLE AS new_rows'), ('update', 'NEW TABLE AS new_rows'),
+                        ('delete', 'OLD TABLE AS old_rows') LOOP
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON public.%I REFERENCING %s FOR EACH STATEMENT '
+                           'WHEN (coalesce(pg_catalog.current_setting(''evp.applying_block'', true), '''') = '''') '
+                           'EXECUTE FUNCTION evp.record_changes(%L)',
+                           'evp_feed_' || e.column1, e.column1, t, e.column2, t);
+        END LOOP;
+    END LOOP;
+END $do$;
+
+-- A revert of block (blk, hash) begins: its marker, and the block its changes are recorded
+-- with (until evp.feed_reverted()).
+CREATE FUNCTION evp.feed_reverting(blk numeric, hash text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    marker bigint;
+BEGIN
+    IF evp.feed_on() THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(7763568);
+        INSERT INTO evp.changes (position, block_number, block_hash, table_name, op, "row", reverted)
+        VALUES (nextval('evp.changes_position'), blk, hash, NULL, 'revert', NULL, true)
+        RETURNING position INTO marker;
+        PERFORM evp.ring_at_commit(marker);
+    END IF;
+    PERFORM set_config('evp.feed_block', blk::text, true), set_config('evp.feed_hash', hash, true);
+END $$;
+
+CREATE FUNCTION evp.feed_reverted() RETURNS void
+LANGUAGE sql AS $$
+    SELECT set_config('evp.feed_block', '', true), set_config('evp.feed_hash', '', true);
+$$;
+
+-- Retention, at the apply path's journal prunes (src/journal): consumers more than
+-- evp.feed_max_lag blocks behind the tip are lost; then the rows before the first one of the
+-- last evp.feed_retention blocks go, unless a consumer that is not lost has not acknowledged
+-- them. A prefix of positions always: what is kept is everything after feed_pruned.upto.
+CREATE FUNCTION evp.prune_feed(tip numeric) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    retention numeric := coalesce(nullif(current_setting('evp.feed_retention', true), ''), '1000')::numeric;
+    max_lag numeric := coalesce(nullif(current_setting('evp.feed_max_lag', true), ''), '100000')::numeric;
+    done bigint := coalesce((SELECT p.upto FROM evp.feed_pruned p), 0);
+    upto bigint;
+BEGIN
+    UPDATE evp.feed_consumers SET lost_at = now()
+     WHERE lost_at IS NULL AND acked < evp.feed_newest() AND acked_block < tip - max_lag;
+    upto := least((SELECT min(c.acked) FROM evp.feed_consumers c WHERE c.lost_at IS NULL),
+                  coalesce((SELECT c.position - 1 FROM evp.changes c
+                             WHERE c.position > done AND c.block_number > tip - retention ORDER BY c.position LIMIT 1),
+                           (SELECT max(c.position) FROM evp.changes c)));
+    IF upto > done THEN
+        DELETE FROM evp.changes WHERE position > done AND position <= upto;
+        INSERT INTO evp.feed_pruned (upto) VALUES (upto)
+        ON CONFLICT (only_row) DO UPDATE SET upto = EXCLUDED.upto;
+    END IF;
+END $$;
+
+-- Reading (SPEC 8): evp_changes() runs as its caller, who may read the feed when it may read
+-- every output table; the policy applies the same rule to a direct SELECT.
+CREATE FUNCTION evp.may_read_feed() RETURNS boolean
+STABLE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT count(*) = 8 AND coalesce(bool_and(has_table_privilege(c.oid, 'SELECT')), false)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public'
+       AND c.relname IN ('VaultStates', 'Liquidity_Providers', 'Option_Rounds', 'Queued_Liquidity', 'Option_Buyers',
+                         'Bids', 'Vault_Historic', 'Liquidity_Providers_Historic')
+$$;
+ALTER TABLE evp.changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers ON evp.changes FOR SELECT USING (evp.may_read_feed());
+
+-- The changes after position `after`, at most max_rows, in position order; an error when
+-- `after` was pruned (the reader must read the tables again).
+CREATE FUNCTION evp_changes(after bigint, max_rows integer DEFAULT 1000)
+RETURNS TABLE ("position" bigint, block_number numeric, block_hash text, table_name text, op text, "row" jsonb,
+               reverted boolean)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    pruned bigint := coalesce((SELECT p.upto FROM evp.feed_pruned p), 0);
+BEGIN
+    IF NOT evp.may_read_feed() THEN
+        RAISE EXCEPTION 'event_processor: permission denied for the change feed'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A role that may SELECT every output table of the extension may read its changes.';
+    ELSIF after < pruned THEN
+        RAISE EXCEPTION 'event_processor: the changes after position % were pruned', after
+            USING ERRCODE = 'snapshot_too_old',
+                  DETAIL = format('The oldest position kept is %s: the feed keeps the changes after position %s.',
+                                  pruned + 1, pruned),
+                  HINT = 'Read the tables again, with evp_feed_position() in the same snapshot, and go on from there.';
+    ELSIF max_rows IS NULL OR max_rows < 1 THEN
+        RAISE EXCEPTION 'event_processor: max_rows must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT c.position, c.block_number, c.block_hash::text, c.table_name, c.op, c."row", c.reverted
+      FROM evp.changes c WHERE c.position > after ORDER BY c.position LIMIT max_rows;
+END $$;
+
+-- The newest position: a reader that copies the tables reads it in the same snapshot, and
+-- then the changes after it.
+CREATE FUNCTION evp_feed_position() RETURNS bigint
+STABLE LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT evp.feed_newest()
+$$;
+
+-- Consumers (SPEC 8). A new one starts at the newest position: read the tables in the same
+-- snapshot (README, The change feed), then the changes after it.
+CREATE FUNCTION evp_consumer_create(name text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    newest bigint := evp.feed_newest();
+BEGIN
+    INSERT INTO evp.feed_consumers (name, acked, acked_block)
+    VALUES (name, newest, (SELECT max(a.block_number) FROM evp.blocks a WHERE a.state = 'applied'));
+    RETURN newest;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'event_processor: consumer "%" exists', name
+        USING ERRCODE = 'duplicate_object', HINT = 'evp_consumers() lists the consumers; evp_consumer_drop() removes one.';
+END $$;
+
+-- Acknowledges every change up to position: they are no longer kept for this consumer.
+CREATE FUNCTION evp_consumer_ack(name text, "position" bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c evp.feed_consumers;
+    newest bigint := evp.feed_newest();
+    pruned bigint := coalesce((SELECT p.upto FROM evp.feed_pruned p), 0);
+BEGIN
+    SELECT * INTO c FROM evp.feed_consumers f WHERE f.name = evp_consumer_ack.name FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'event_processor: no consumer "%"', name
+            USING ERRCODE = 'undefined_object', HINT = 'evp_consumer_create() makes one.';
+    ELSIF c.lost_at IS NOT NULL THEN
+        RAISE EXCEPTION 'event_processor: consumer "%" was lost at %: it fell more than evp.feed_max_lag blocks behind',
+                        name, c.lost_at
+            USING ERRCODE = 'snapshot_too_old',
+                  HINT = 'Drop it and create it again, and read the tables again from the position that returns.';
+    ELSIF "position" > newest OR "position" < pruned THEN
+        RAISE EXCEPTION 'event_processor: position % is not in the feed, which holds % to %', "position", pruned, newest
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE evp.feed_consumers f
+       SET acked = "position", acked_at = now(),
+           acked_block = coalesce((SELECT x.block_number FROM evp.changes x
+                                    WHERE x.position <= evp_consumer_ack."position" AND x.block_number IS NOT NULL
+                                    ORDER BY x.position DESC LIMIT 1), f.acked_block)
+     WHERE f.name = evp_consumer_ack.name;
+END $$;
+
+CREATE FUNCTION evp_consumer_drop(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM evp.feed_consumers f WHERE f.name = evp_consumer_drop.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'event_processor: no consumer "%"', name USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+
+-- Each consumer, its acknowledged position and its lag: in positions, in blocks of the
+-- applied tip, in seconds of block time (from the blocks' rows); 0 when it has read all.
+CREATE FUNCTION evp_consumers()
+RETURNS TABLE (name text, acked bigint, acked_block numeric, acked_at timestamptz, lost boolean, lost_at timestamptz,
+               lag_positions bigint, lag_blocks numeric, lag_seconds numeric)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH n AS (SELECT evp.feed_newest() AS newest,
+                      (SELECT max(a.block_number) FROM evp.blocks a WHERE a.state = 'applied') AS tip)
+    SELECT c.name, c.acked, c.acked_block, c.acked_at, c.lost_at IS NOT NULL, c.lost_at,
+           greatest(n.newest - c.acked, 0),
+           CASE WHEN c.acked >= n.newest THEN 0 ELSE greatest(n.tip - c.acked_block, 0) END,
+           CASE WHEN c.acked >= n.newest THEN 0
+                ELSE greatest((SELECT b.timestamp FROM public.starknet_blocks b WHERE b.block_number = n.tip)
+                              - (SELECT b.timestamp FROM public.starknet_blocks b WHERE b.block_number = c.acked_block), 0) END
+      FROM evp.feed_consumers c, n
+     ORDER BY c.name
+$$;
+
+COMMENT ON TABLE evp.changes IS 'The change feed (SPEC 8): read it with evp_changes()';
+COMMENT ON FUNCTION evp.prune_feed(numeric) IS 'Marks lagging consumers lost and drops the feed rows nobody holds';
