@@ -22,6 +22,7 @@ from external import External
 # What --only can name, in the order they run.
 SECTIONS = {
     "dense": "the dense fixture's chain: sync, and evp_catchup() after a load with evp.mode = off",
+    "feed": "the change feed's cost: the dense fixture's chain, sync, with evp.feed on and off",
     "chain": "the bench chain: sync, revert vs apply",
     "external": "the external baseline on the bench chain (runs chain too: it is compared with its floor and sync)",
     "worker": "the worker: on the bench chain and on a long history",
@@ -36,6 +37,7 @@ SECTIONS = {
 TARGETS = [
     ("dense sync", "dense fixture, sync", "≤ 2× the floor"),
     ("dense catchup", "dense fixture, evp_catchup() after a load with evp.mode = off", "≥ 8,000 events/s"),
+    ("feed", "dense fixture, sync: with the change feed vs without", "≤ 1.25×"),
     ("chain sync", "bench chain, sync", "≤ 1.75× the floor"),
     ("chain p99", "bench chain, sync: p99 per block", "≤ 10 ms"),
     ("empty spec", "3,000 empty blocks, SPEC style", "≤ 1.25× the floor"),
@@ -56,9 +58,11 @@ LP_WIDE = ("AuctionStarted", "AuctionEnded", "OptionRoundSettled")
 CHAIN = {"vaults": 4, "lps": 300, "rounds": 4, "bidders": 10, "bids": 3}
 
 
-def connect(db, mode=None):
-    """An autocommit session; `mode` sets evp.mode (and EVP_BENCH_OPTS, for experiments, is added)."""
+def connect(db, mode=None, feed=True):
+    """An autocommit session; `mode` sets evp.mode (and EVP_BENCH_OPTS, for experiments, is added);
+    `feed` False turns the change feed off."""
     options = f"-c evp.mode={mode} {os.environ.get('EVP_BENCH_OPTS', '')}" if mode else ""
+    options += "" if feed else " -c evp.feed=off"
     return psycopg.connect(dbname=db, autocommit=True, options=options)
 
 
@@ -143,10 +147,10 @@ def load(conn, transactions):
     return time.perf_counter() - start, times
 
 
-def fresh_load(admin, db, transactions, extension=True, mode=None, schema=None):
+def fresh_load(admin, db, transactions, extension=True, mode=None, schema=None, feed=True):
     """`transactions` loaded into a fresh database (see fresh_db): (seconds, per transaction)."""
     fresh_db(admin, db, extension, schema)
-    with connect(db, mode) as c:
+    with connect(db, mode, feed) as c:
         return load(c, transactions)
 
 
@@ -328,6 +332,24 @@ def dense(b):
     b.same_state("the dense fixture", "bench_dense_catchup")
 
 
+def feed(b):
+    transactions = wl.dense_chain()
+    n = len(transactions)
+    (floor, _), (off, _), (on, _) = medians(
+        b.a.runs,
+        lambda: fresh_load(b.admin, "bench_feed_floor", transactions, extension=False),
+        lambda: fresh_load(b.admin, "bench_feed_off", transactions, mode="sync", feed=False),
+        lambda: fresh_load(b.admin, "bench_feed_on", transactions, mode="sync"))
+    with connect("bench_feed_on") as c:
+        changes = c.execute("SELECT count(*) FROM evp.changes").fetchone()[0]
+    b.row(f"dense fixture, sync, with the change feed ({changes:,} changes)", on, f"{on / off:.2f}× without it",
+          f"{on / floor:.2f}× the floor; without the feed {off:.3f} s ({off / floor:.2f}× the floor); floor {floor:.3f} s; "
+          f"{(on - off) / n * 1e6:,.0f} µs per block, {(on - off) / changes * 1e6:.1f} µs per change")
+    b.judge("feed", f"{on / off:.2f}×", on / off <= 1.25)
+    b.same_state("the dense fixture", "bench_feed_on")
+    b.same_state("the dense fixture", "bench_feed_off")
+
+
 def bench_chain(b):
     floor, sync, lat = b.sync_vs_floor(f"bench chain: {len(b.blocks)} blocks, {b.events:,} events, one transaction "
                                        f"each, sync", "bench_chain", wl.block_transactions(b.blocks))
@@ -446,7 +468,7 @@ def history(b):
         b.same_state(f"the {n:,}-block history", "bench_history")
 
 
-RUN = {"dense": dense, "chain": bench_chain, "external": external, "worker": worker, "scale": scale, "empty": empty,
+RUN = {"dense": dense, "feed": feed, "chain": bench_chain, "external": external, "worker": worker, "scale": scale, "empty": empty,
        "small": small, "history": history}
 
 

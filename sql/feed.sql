@@ -228,8 +228,7 @@ BEGIN
         RAISE EXCEPTION 'event_processor: no consumer "%"', name
             USING ERRCODE = 'undefined_object', HINT = 'evp_consumer_create() makes one.';
     ELSIF c.lost_at IS NOT NULL THEN
-        RAISE EXCEPTION 'event_processor: consumer "%" was lost at %: it fell more than evp.feed_max_lag blocks behind',
-                        name, c.lost_at
+        RAISE EXCEPTION 'event_processor: consumer "%" is lost: it fell more than evp.feed_max_lag blocks behind', name
             USING ERRCODE = 'snapshot_too_old',
                   HINT = 'Drop it and create it again, and read the tables again from the position that returns.';
     ELSIF "position" > newest OR "position" < pruned THEN

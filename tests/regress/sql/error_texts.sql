@@ -52,7 +52,7 @@ CREATE ROLE regress_evp_nobody;
 GRANT USAGE ON SCHEMA t TO regress_evp_nobody;
 SET ROLE regress_evp_nobody;
 SELECT * FROM t.error_of('SELECT evp_rebuild()');
-SELECT * FROM t.error_of('SELECT evp.revert_block(1)');
+SELECT * FROM t.error_of($$SELECT evp.revert_block(1, '0x1')$$);
 RESET ROLE;
 \x off
 

@@ -93,9 +93,17 @@ SET ROLE regress_evp_reader;
 SELECT evp_rebuild();
 SELECT evp_reprocess(601050);
 SELECT evp.block_inserted(601051);
--- The reader reads the output tables and evp_status().
+-- The reader reads the output tables and evp_status(), and the change feed (it may read every
+-- output table); consumers are the owner's to grant.
 SELECT count(*) AS vaults FROM "VaultStates";
 SELECT last_applied_block, pending_blocks FROM evp_status;
+SELECT count(*) > 0 AS changes, bool_and(position > 0) AS positioned FROM evp_changes(0);
+SELECT evp_consumer_create('reader');
+-- The indexer may not read the output tables, nor the feed: evp_changes() refuses, and a
+-- direct read of evp.changes (its policy) shows nothing.
+SET ROLE regress_evp_indexer;
+SELECT count(*) FROM evp_changes(0);
+SELECT count(*) AS visible FROM evp.changes;
 RESET ROLE;
 -- The owner grants evp_catchup() to an operator role, here the indexer; it runs with the
 -- owner's rights.

@@ -70,11 +70,11 @@ SELECT block_number, tbl, key, old FROM evp.journal ORDER BY seq;
 
 -- Reverting block 8 puts back the rows as they were after block 7 and drops block 8's
 -- history; reverting block 7 removes what it inserted.
-SELECT evp.revert_block(8);
+SELECT evp.revert_block(8, '0x8');
 SELECT address, unlocked_balance, locked_balance, stashed_balance, latest_block FROM "VaultStates";
 SELECT * FROM "Liquidity_Providers";
 SELECT block_number FROM "Vault_Historic" UNION ALL SELECT block_number FROM "Liquidity_Providers_Historic";
-SELECT evp.revert_block(7);
+SELECT evp.revert_block(7, '0x7');
 SELECT (SELECT count(*) FROM "VaultStates") + (SELECT count(*) FROM "Liquidity_Providers")
        + (SELECT count(*) FROM "Option_Rounds") + (SELECT count(*) FROM evp.journal) AS rows_left;
 
@@ -85,9 +85,15 @@ INSERT INTO "Option_Rounds"(address, vault_address, round_id, state, start_date,
 BEGIN;
 INSERT INTO evp."journal_Option_Rounds" (at_block, address, old) SELECT 9, r.address, r FROM "Option_Rounds" r;
 DELETE FROM "Option_Rounds";
-SELECT evp.revert_block(9);
+SELECT evp.revert_block(9, '0x9');
 COMMIT;
 SELECT address, round_id, state FROM "Option_Rounds";
+
+-- The change feed (sql/feed.sql) recorded all of it: the statements above by hand, without a
+-- block; each revert as its marker, then its changes, with its block and reverted.
+SELECT position, block_number AS block, block_hash AS hash, table_name, op, reverted, "row" ->> 'address' AS address,
+       "row" ->> 'block_number' AS history_of, "row" ->> 'latest_block' AS latest_block, "row" ->> 'state' AS state
+  FROM evp_changes(0) ORDER BY position;
 
 -- The websocket server scans these into non-null types, where a NULL fails a subscription
 -- (SPEC 7.2); the round amounts its views read as 0 before they are set are 0 too (SPEC 7.3).
