@@ -29,7 +29,7 @@ use_installation "${EVP_PG_CONFIG:-$PG_CONFIG}"
 PG_FEATURES=(--no-default-features --features "pg$PG_MAJOR")
 PGRX_VERSION=0.18.0
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libclang-dev clang
-              build-essential pkg-config sudo python3 python3-pip)
+              build-essential pkg-config sudo python3 python3-pip prometheus-postgres-exporter)
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 

@@ -32,11 +32,11 @@ CREATE TABLE evp.feed_pruned (
 );
 
 -- Named consumers: each holds the rows after its acknowledged position until it is lost
--- (more than evp.feed_max_lag blocks behind at a prune).
+-- (more than evp.feed_max_lag blocks behind at a prune). A consumer is as many blocks behind
+-- as lie from the block of the oldest change it has not acknowledged to the applied tip.
 CREATE TABLE evp.feed_consumers (
     name text PRIMARY KEY,
     acked bigint NOT NULL,              -- the position acknowledged
-    acked_block numeric(78,0),          -- the block of the newest change up to it
     acked_at timestamptz NOT NULL DEFAULT now(),
     created_at timestamptz NOT NULL DEFAULT now(),
     lost_at timestamptz
@@ -128,6 +128,16 @@ LANGUAGE sql AS $$
     SELECT set_config('evp.feed_block', '', true), set_config('evp.feed_hash', '', true);
 $$;
 
+-- How many blocks a reader that has read up to position `acked` is behind the tip: from the
+-- block of the oldest change after it (one of a block, in position order) to the tip; 0 when
+-- it has read every change of a block.
+CREATE FUNCTION evp.blocks_behind(acked bigint, tip numeric) RETURNS numeric
+STABLE LANGUAGE sql AS $$
+    SELECT coalesce(greatest(tip - (SELECT c.block_number FROM evp.changes c
+                                     WHERE c.position > acked AND c.block_number IS NOT NULL
+                                     ORDER BY c.position LIMIT 1) + 1, 0), 0)
+$$;
+
 -- Retention, at the apply path's journal prunes (src/journal): consumers more than
 -- evp.feed_max_lag blocks behind the tip are lost; then the rows before the first one of the
 -- last evp.feed_retention blocks go, unless a consumer that is not lost has not acknowledged
@@ -140,8 +150,8 @@ DECLARE
     done bigint := coalesce((SELECT p.upto FROM evp.feed_pruned p), 0);
     upto bigint;
 BEGIN
-    UPDATE evp.feed_consumers SET lost_at = now()
-     WHERE lost_at IS NULL AND acked < evp.feed_newest() AND acked_block < tip - max_lag;
+    UPDATE evp.feed_consumers c SET lost_at = now()
+     WHERE c.lost_at IS NULL AND evp.blocks_behind(c.acked, tip) > max_lag;
     upto := least((SELECT min(c.acked) FROM evp.feed_consumers c WHERE c.lost_at IS NULL),
                   coalesce((SELECT c.position - 1 FROM evp.changes c
                              WHERE c.position > done AND c.block_number > tip - retention ORDER BY c.position LIMIT 1),
@@ -207,8 +217,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     newest bigint := evp.feed_newest();
 BEGIN
-    INSERT INTO evp.feed_consumers (name, acked, acked_block)
-    VALUES (name, newest, (SELECT max(a.block_number) FROM evp.blocks a WHERE a.state = 'applied'));
+    INSERT INTO evp.feed_consumers (name, acked) VALUES (name, newest);
     RETURN newest;
 EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'event_processor: consumer "%" exists', name
@@ -235,12 +244,7 @@ BEGIN
         RAISE EXCEPTION 'event_processor: position % is not in the feed, which holds % to %', "position", pruned, newest
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    UPDATE evp.feed_consumers f
-       SET acked = "position", acked_at = now(),
-           acked_block = coalesce((SELECT x.block_number FROM evp.changes x
-                                    WHERE x.position <= evp_consumer_ack."position" AND x.block_number IS NOT NULL
-                                    ORDER BY x.position DESC LIMIT 1), f.acked_block)
-     WHERE f.name = evp_consumer_ack.name;
+    UPDATE evp.feed_consumers f SET acked = "position", acked_at = now() WHERE f.name = evp_consumer_ack.name;
 END $$;
 
 CREATE FUNCTION evp_consumer_drop(name text) RETURNS void
@@ -252,21 +256,20 @@ BEGIN
     END IF;
 END $$;
 
--- Each consumer, its acknowledged position and its lag: in positions, in blocks of the
--- applied tip, in seconds of block time (from the blocks' rows); 0 when it has read all.
+-- Each consumer, its acknowledged position and its lag: in positions, in blocks (see
+-- evp.blocks_behind) and in seconds of block time over those blocks (from their rows).
 CREATE FUNCTION evp_consumers()
-RETURNS TABLE (name text, acked bigint, acked_block numeric, acked_at timestamptz, lost boolean, lost_at timestamptz,
+RETURNS TABLE (name text, acked bigint, acked_at timestamptz, lost boolean, lost_at timestamptz,
                lag_positions bigint, lag_blocks numeric, lag_seconds numeric)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WITH n AS (SELECT evp.feed_newest() AS newest,
                       (SELECT max(a.block_number) FROM evp.blocks a WHERE a.state = 'applied') AS tip)
-    SELECT c.name, c.acked, c.acked_block, c.acked_at, c.lost_at IS NOT NULL, c.lost_at,
-           greatest(n.newest - c.acked, 0),
-           CASE WHEN c.acked >= n.newest THEN 0 ELSE greatest(n.tip - c.acked_block, 0) END,
-           CASE WHEN c.acked >= n.newest THEN 0
+    SELECT c.name, c.acked, c.acked_at, c.lost_at IS NOT NULL, c.lost_at, greatest(n.newest - c.acked, 0), l.blocks,
+           CASE WHEN l.blocks = 0 THEN 0
                 ELSE greatest((SELECT b.timestamp FROM public.starknet_blocks b WHERE b.block_number = n.tip)
-                              - (SELECT b.timestamp FROM public.starknet_blocks b WHERE b.block_number = c.acked_block), 0) END
-      FROM evp.feed_consumers c, n
+                              - (SELECT b.timestamp FROM public.starknet_blocks b
+                                  WHERE b.block_number = n.tip - l.blocks), 0) END
+      FROM evp.feed_consumers c CROSS JOIN n CROSS JOIN LATERAL (SELECT evp.blocks_behind(c.acked, n.tip) AS blocks) l
      ORDER BY c.name
 $$;
 

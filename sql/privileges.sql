@@ -10,7 +10,7 @@ REVOKE EXECUTE ON FUNCTION evp_catchup(integer), evp_revert_to(numeric), evp_rep
 -- The extension's own: the trigger entry points, the revert and journal functions, helpers.
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA evp FROM PUBLIC;
 -- evp_status() is everyone's, and so is its view.
-GRANT SELECT ON evp_status TO PUBLIC;
+GRANT SELECT ON evp_status, evp_metrics TO PUBLIC;
 -- The change feed (sql/feed.sql): evp_changes() runs as its caller, who reads evp.changes
 -- under its policy (a role that may read every output table); consumers are the owner's to
 -- grant, like the functions above.

@@ -44,3 +44,29 @@ BEGIN
 END $$;
 
 CREATE VIEW evp_status AS SELECT * FROM evp_status();
+
+-- evp_metrics(): the figures an operator alerts on, in one row of numbers (README,
+-- Monitoring; monitoring/postgres_exporter.yml turns them into Prometheus metrics). Everyone's,
+-- as evp_status() is: a monitoring role needs no grant.
+CREATE FUNCTION evp_metrics()
+RETURNS TABLE (applied_block numeric, newest_block numeric, lag_blocks numeric, lag_seconds numeric,
+               pending_blocks bigint, held_blocks bigint, events_applied bigint, events_failed bigint,
+               notifications_skipped bigint, journal_rows bigint, journal_bytes bigint, feed_rows bigint,
+               feed_bytes bigint, feed_consumers bigint, feed_consumers_lost bigint, feed_consumer_max_lag_blocks numeric,
+               worker_running integer, worker_errors bigint, worker_state text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT s.last_applied_block, s.newest_block, s.lag_blocks,
+           (SELECT n.timestamp FROM public.starknet_blocks n WHERE n.block_number = s.newest_block)
+           - (SELECT t.timestamp FROM public.starknet_blocks t WHERE t.block_number = s.last_applied_block),
+           s.pending_blocks, s.held_blocks, s.events_applied, s.failed_events, s.notifications_skipped,
+           s.journal_rows,
+           (SELECT sum(pg_total_relation_size(format('evp.%I', 'journal_' || c.relname)::regclass))::bigint
+              FROM evp.journaled_tables j JOIN pg_class c ON c.oid = j.tbl::regclass),
+           (SELECT count(*) FROM evp.changes), pg_total_relation_size('evp.changes'),
+           (SELECT count(*) FROM evp.feed_consumers), (SELECT count(*) FROM evp.feed_consumers WHERE lost_at IS NOT NULL),
+           (SELECT max(c.lag_blocks) FROM public.evp_consumers() c WHERE NOT c.lost),
+           (s.worker_pid IS NOT NULL)::int, s.worker_errors, s.worker_state
+      FROM public.evp_status() s
+$$;
+
+CREATE VIEW evp_metrics AS SELECT * FROM evp_metrics();

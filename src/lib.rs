@@ -49,7 +49,7 @@ pgrx::extension_sql_file!(
     requires = ["schema"]
 );
 pgrx::extension_sql_file!("../sql/feed.sql", name = "feed", requires = ["journal"]);
-pgrx::extension_sql_file!("../sql/status.sql", name = "status", requires = ["schema"]);
+pgrx::extension_sql_file!("../sql/status.sql", name = "status", requires = ["feed"]);
 pgrx::extension_sql_file!(
     "../sql/replication.sql",
     name = "replication",

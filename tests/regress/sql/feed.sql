@@ -33,7 +33,7 @@ SELECT evp_consumer_ack('fast', evp_feed_position());
 -- Blocks 3 to 5: a deposit each; the fast consumer keeps up, the slow one does not.
 SELECT t.liquidity(n, 'Deposit', '0xa', 1, 4 + n, 6 + n), t.block(n) FROM generate_series(3, 5) n;
 SELECT evp_consumer_ack('fast', evp_feed_position());
-SELECT name, acked, acked_block, lost, lag_positions, lag_blocks, lag_seconds FROM evp_consumers();
+SELECT name, acked, lost, lag_positions, lag_blocks, lag_seconds FROM evp_consumers();
 -- The slow consumer holds every row after its position, older than evp.feed_retention or not.
 SELECT min(pos), count(*) FROM t.changes(3);
 -- The consumer that keeps up holds nothing: dropping the slow one leaves the last two blocks'
