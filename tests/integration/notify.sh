@@ -93,9 +93,36 @@ Asynchronous notification "lp_update" with payload "{"operation" : "update", "pa
 Asynchronous notification "lp_update" with payload "{"operation" : "update", "payload" : {"address":"0xb3","vault_address":"0xa","unlocked_balance":1,"locked_balance":0,"stashed_balance":0,"latest_block":8}} "
 now: {"address":"0xb3","vault_address":"0xa","unlocked_balance":1,"locked_balance":0,"stashed_balance":0,"latest_block":8}
 OUT
-dropdb evp_notify
 if [ "$got" != "$expected" ]; then
     echo "FAIL notify: notifications after a revert in the applying transaction differ"
     diff <(echo "$expected") <(echo "$got"); exit 1
 fi
 echo "ok notify: a block applied and reverted in one transaction leaves the reader's last message equal to the row"
+
+# The change feed's doorbell (SPEC 8): one notification on evp_changes per transaction that
+# recorded changes, at its commit, its payload the newest position; none for a rollback.
+read -r before vaults < <(q -d evp_notify -At -F ' ' -c 'SELECT evp_feed_position(), count(*) FROM "VaultStates"')
+got=$(q -d evp_notify 2>&1 <<'SQL' | sed -E 's/ received from server process with PID [0-9]+\.$//'
+LISTEN evp_changes;
+UPDATE "VaultStates" SET locked_balance = 5;
+BEGIN;
+UPDATE "VaultStates" SET locked_balance = 6;
+UPDATE "VaultStates" SET locked_balance = 7;
+COMMIT;
+BEGIN; UPDATE "VaultStates" SET locked_balance = 8; ROLLBACK;
+SELECT 1 AS done;
+SQL
+)
+read -r -d '' expected <<OUT || true
+Asynchronous notification "evp_changes" with payload "$((before + vaults))"
+Asynchronous notification "evp_changes" with payload "$((before + 3 * vaults))"
+ done 
+------
+    1
+(1 row)
+OUT
+dropdb evp_notify
+if [ "$got" != "$expected" ]; then
+    echo "FAIL notify: the feed's doorbell differs"; diff <(echo "$expected") <(echo "$got"); exit 1
+fi
+echo "ok notify: the feed's doorbell rings once per committed transaction with the newest position"
