@@ -2,15 +2,16 @@
 -- Logical replication of the output tables to another cluster needs their DDL there, and
 -- pg_dump --schema-only skips an extension's member tables: evp_subscriber_ddl() gives it,
 -- from the catalog, so it follows the installed version: each output table's columns with
--- their types, defaults and NOT NULL, its keys and checks, and its other indexes. No trigger:
--- a subscriber applies nothing, it receives the rows.
+-- their types, defaults and NOT NULL, its keys and checks, and its other indexes; and the
+-- change feed's table (SPEC 8), which a subscriber's readers read directly. No trigger: a
+-- subscriber applies nothing, it receives the rows.
 CREATE FUNCTION evp_subscriber_ddl() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH t AS (
         SELECT u.ord, to_regclass(u.name) AS rel
           FROM unnest(ARRAY['public."VaultStates"', 'public."Liquidity_Providers"', 'public."Option_Rounds"',
                             'public."Queued_Liquidity"', 'public."Option_Buyers"', 'public."Bids"',
-                            'public."Vault_Historic"', 'public."Liquidity_Providers_Historic"'])
+                            'public."Vault_Historic"', 'public."Liquidity_Providers_Historic"', 'evp.changes'])
                WITH ORDINALITY AS u(name, ord)),
     tables AS (
         SELECT t.ord, 0 AS part, format(E'CREATE TABLE %s (\n%s%s\n);', t.rel, columns.list, coalesce(constraints.list, '')) AS ddl
@@ -31,6 +32,6 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         SELECT t.ord, 1 AS part, pg_get_indexdef(i.indexrelid) || ';' AS ddl
           FROM t JOIN pg_index i ON i.indrelid = t.rel
          WHERE NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = t.rel))
-    SELECT string_agg(x.ddl, E'\n' ORDER BY x.ord, x.part, x.ddl)
+    SELECT 'CREATE SCHEMA IF NOT EXISTS evp;' || E'\n' || string_agg(x.ddl, E'\n' ORDER BY x.ord, x.part, x.ddl)
       FROM (SELECT * FROM tables UNION ALL SELECT * FROM indexes) x
 $$;

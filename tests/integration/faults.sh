@@ -41,7 +41,9 @@ fresh evp_clean_large && PGOPTIONS="-c evp.mode=sync" insert evp_clean_large "${
 clean_large=$(digest evp_clean_large)
 
 # 1. Two indexer sessions (even and odd blocks) at once; one indexer session while another
-# runs evp_rebuild(), evp_reprocess() and evp_catchup() in a loop. The chain's first block goes
+# runs evp_rebuild(), evp_reprocess() and evp_catchup() in a loop. Meanwhile a consumer of the
+# change feed polls it between their commits: its copy of the tables ends equal to them, and
+# it read every position (they are in commit order). The chain's first block goes
 # first: with nothing applied, whichever block comes first starts the chain (the indexer may
 # start anywhere), and a lower one after it lies below the tip.
 rest=("${small[@]:1}") odd=() even=()
@@ -52,7 +54,9 @@ running() { # pid of a child not yet waited for
     read -r _ _ st _ 2>/dev/null <"/proc/$1/stat" && [ "$st" != Z ]
 }
 concurrent() { # database, mode, sessions (two | meddled)
-    local label rounds=0
+    local label rounds=0 feed=$CLUSTER_DIR/feed_$1_$2_$3 fed
+    mkdir -p "$feed"
+    python3 "$here/feed_consumer.py" follow "$1" "$feed" 7 >"$feed/out" 2>&1 & consumer=$!
     PGOPTIONS="-c evp.mode=$2" insert "$1" "${small[0]}"
     if [ "$3" = two ]; then
         PGOPTIONS="-c evp.mode=$2" insert "$1" "${even[@]}" & a=$!
@@ -70,6 +74,13 @@ concurrent() { # database, mode, sessions (two | meddled)
     wait "$a" && wait "$b" || fail "$2, $label: an indexer session failed"
     settled 120 "$1" || fail "$2, $label: blocks still pending"
     expect_digest "$1" "$clean_small" "$2, $label: ${#small[@]} blocks equal a clean run"
+    touch "$feed/stop"
+    wait "$consumer" || fail "$2, $label: the feed's consumer failed: $(tail -2 "$feed/out")"
+    if fed=$(python3 "$here/feed_consumer.py" check "$1" "$feed"); then
+        echo "ok faults: $2, $label: a consumer of the change feed polling between their commits read $(cat "$feed/out"); its $fed"
+    else
+        fail "$2, $label: the feed's copy: $fed"
+    fi
 }
 fresh evp_sync && concurrent evp_sync sync two
 fresh evp_sync && concurrent evp_sync sync meddled

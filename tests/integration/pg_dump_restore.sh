@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pg_dump of a database with state restores that state: the extension's tables (state and
-# bookkeeping) are marked with pg_extension_config_dump, so their rows travel with the dump, and
+# bookkeeping, the change feed) are marked with pg_extension_config_dump, so their rows travel
+# with the dump (a restore records no change: the feed it loads has them), and
 # the restored database goes on applying new blocks. The dump comes from PostgreSQL 15: on 15
 # from the running cluster (PGHOST/PGPORT/PGUSER); on 18 from a 15 cluster of its own, with
 # the 15 release package installed, dumped by 18's pg_dump and restored into 18, as a user
@@ -28,6 +29,9 @@ SELECT string_agg(t, E'\n' ORDER BY t) FROM (
   SELECT 'lp_round_liquidity ' || v::text FROM evp.lp_round_liquidity v UNION ALL
   SELECT 'journal_pruned ' || v::text FROM evp.journal_pruned v UNION ALL
   SELECT 'journal ' || v::text FROM evp.journal v UNION ALL
+  SELECT 'changes ' || v::text FROM evp.changes v UNION ALL           -- the change feed, positions and all
+  SELECT 'feed_pruned ' || v::text FROM evp.feed_pruned v UNION ALL
+  SELECT 'feed_consumers ' || v.name || ' ' || v.acked FROM evp.feed_consumers v UNION ALL
   SELECT 'starknet_blocks ' || v::text FROM starknet_blocks v UNION ALL
   SELECT 'events ' || v::text FROM events v) u
 SQL
@@ -45,6 +49,7 @@ source_side() {
     dropdb --if-exists evp_dump_src && createdb evp_dump_src
     q -d evp_dump_src -c "CREATE EXTENSION event_processor"
     # A short horizon, so that part of the journal is pruned and the watermark travels too.
+    q -d evp_dump_src -c "SELECT evp_consumer_create('reader')" >/dev/null
     PGOPTIONS="-c evp.journal_horizon=20" q -d evp_dump_src -f "$here/../fixtures/bad-input/chain.sql" >/dev/null
     [ "$(q -d evp_dump_src -At -c "SELECT count(*) FROM evp.journal_pruned")" = 1 ] \
         || { echo "FAIL pg_dump_restore: the journal was not pruned"; exit 1; }

@@ -3,8 +3,10 @@
 # streaming hot standby of it, and a plain subscriber of its output tables.
 # - While the primary applies a chain with reorgs, the standby serves the same state (equal
 #   digests) and its evp_status() says it is a standby.
-# - The subscriber's tables, made from evp_subscriber_ddl(), end equal to the primary's after
-#   that chain (reorg deletes included) and after an evp_rebuild().
+# - Meanwhile a reader polls the change feed on the standby: its copy of the tables ends equal
+#   to the primary's, and it read every position.
+# - The subscriber's tables and change feed, made from evp_subscriber_ddl(), end equal to the
+#   primary's after that chain (reorg deletes included) and after an evp_rebuild().
 # - A failover with blocks pending: the primary stopped -m immediate, the standby promoted;
 #   the worker on the promoted node applies them, and the state equals the chain's expected.json.
 set -euo pipefail
@@ -36,7 +38,7 @@ createdb evp_rep
 export PGDATABASE=evp_rep
 output_tables='public."VaultStates", public."Liquidity_Providers", public."Option_Rounds", public."Queued_Liquidity",
                public."Option_Buyers", public."Bids", public."Vault_Historic", public."Liquidity_Providers_Historic"'
-q -c "CREATE EXTENSION event_processor" -c "CREATE PUBLICATION evp_state FOR TABLE $output_tables"
+q -c "CREATE EXTENSION event_processor" -c "CREATE PUBLICATION evp_state FOR TABLE $output_tables, evp.changes"
 
 # The standby: a base backup of the primary, streaming from it.
 sudo -u postgres "$PG_BIN/pg_basebackup" -h "$primary" -p 54361 -U postgres -D "$standby/data" -R -X stream
@@ -77,16 +79,34 @@ tables_digest() { # the output tables' rows, as any cluster can read them
         UNION ALL SELECT $$vh$$ || x::text FROM "Vault_Historic" x
         UNION ALL SELECT $$lh$$ || x::text FROM "Liquidity_Providers_Historic" x) u'
 }
+feed_digest() { # the change feed's rows
+    "$@" -At -c 'SELECT md5(string_agg(x::text, $$|$$ ORDER BY x.position)) FROM evp.changes x'
+}
 subscriber_equal() { # label
-    local want
-    want=$(tables_digest q)
-    for _ in $(seq 300); do [ "$(tables_digest on_subscriber)" = "$want" ] && return 0; sleep 0.1; done
-    fail "$1: the subscriber's output tables differ from the primary's"
+    local want feed
+    want=$(tables_digest q) feed=$(feed_digest q)
+    for _ in $(seq 300); do
+        [ "$(tables_digest on_subscriber)" = "$want" ] && [ "$(feed_digest on_subscriber)" = "$feed" ] && return 0
+        sleep 0.1
+    done
+    fail "$1: the subscriber's output tables or change feed differ from the primary's"
 }
 
-# 1. A chain with reorgs, applied in sync mode on the primary.
+# 1. A chain with reorgs, applied in sync mode on the primary, while a reader polls the change
+# feed on the standby (evp_changes(), without a named consumer: a standby is read-only).
+feed=$standby/feed
+mkdir -p "$feed"
+PGHOST=$standby PGPORT=54362 python3 "$here/feed_consumer.py" read evp_rep "$feed" 3 >"$feed/out" 2>&1 &
+reader=$!
 PGOPTIONS="-c evp.mode=sync" q -f "$fixtures/forwarded-reorgs/chain.sql" >/dev/null
 standby_caught_up || fail "the standby did not catch up within 30 s"
+touch "$feed/stop"
+wait "$reader" || fail "the feed's reader on the standby failed: $(tail -2 "$feed/out")"
+if fed=$(python3 "$here/feed_consumer.py" check evp_rep "$feed"); then
+    echo "ok replicas: a reader of the change feed on the standby read $(cat "$feed/out"); its $fed of the primary"
+else
+    fail "the feed's copy on the standby: $fed"
+fi
 [ "$(on_standby -At -c "SELECT evp.state_digest()")" = "$(digest evp_rep)" ] \
     || fail "the standby's state differs from the primary's"
 seen=$(on_standby -At -c "SELECT worker_state FROM evp_status")
@@ -95,7 +115,7 @@ echo "ok replicas: the standby serves the primary's state after the forwarded-re
 subscriber_equal "after the chain"
 q -c "SELECT evp_rebuild()" >/dev/null
 subscriber_equal "after evp_rebuild()"
-echo "ok replicas: the subscriber's eight output tables, made from evp_subscriber_ddl(), equal the primary's after the chain with its reorgs and after evp_rebuild()"
+echo "ok replicas: the subscriber's eight output tables and change feed, made from evp_subscriber_ddl(), equal the primary's after the chain with its reorgs and after evp_rebuild()"
 on_subscriber -c "DROP SUBSCRIPTION evp_state"
 
 # 2. A failover with blocks pending: the primary's worker off (evp.mode = off in its own

@@ -6,8 +6,10 @@
 # notices, restarts with their catch-up, the deployment block without a row). Each must end in
 # the state of a clean sync run of the chain it settles on (evp.state_digest()), with no error,
 # no skipped notification, every driver event processed, and each row's last notification
-# equal to the row. EVP_SOAK_ROUNDS sets its length (300 rounds: 2,401 blocks); EVP_SOAK_SEED
-# its reorgs.
+# equal to the row. Meanwhile a consumer of the change feed (feed_consumer.py) reads it in
+# batches, restarting from its checkpoint at random points; its copy of the eight tables must
+# end equal to them; so must that of one following the same stream in sync mode. EVP_SOAK_ROUNDS
+# sets its length (300 rounds: 2,401 blocks); EVP_SOAK_SEED its reorgs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/common.sh"
@@ -41,13 +43,19 @@ soak() { # style: spec or indexer
       done; echo "$queries" >"$work/queries" ) &
     querier=$!
 
+    mkdir -p "$work/feed"
+    python3 "$here/feed_consumer.py" follow evp_soak "$work/feed" "${EVP_SOAK_SEED:-1}" >"$work/feed/out" 2>&1 &
+    consumer=$!
+
     started=$(date +%s)
     PGOPTIONS="-c evp.mode=async" timeout 900 psql -X -q -v ON_ERROR_STOP=1 -f "$work/soak.sql" >/dev/null \
         || fail "the indexer's stream failed"
     settled 300 || fail "blocks still pending after 300 s"
     elapsed=$(($(date +%s) - started))
     sleep 0.5
-    touch "$stop"
+    touch "$stop" "$work/feed/stop"
+    wait "$consumer" || fail "the feed's consumer failed: $(tail -3 "$work/feed/out")"
+    fed=$(python3 "$here/feed_consumer.py" check evp_soak "$work/feed") || fail "the feed's copy: $fed"
     wait "$listener" || true
     wait "$querier" || fail "a reader's query failed"
     unset PGDATABASE
@@ -65,7 +73,61 @@ soak() { # style: spec or indexer
                                        'or_update', (SELECT json_agg(x) FROM \"Option_Rounds\" x))" >"$work/state.json"
     checked=$(python3 "$here/soak_check.py" "$work/listened" "$work/state.json") || fail "what the reader got: $checked"
     [ $status = 0 ] && echo "ok soak ($style): $figures, applied by the worker in ${elapsed} s while $(cat "$work/queries") reader queries ran; $checked"
+    [ $status = 0 ] && echo "ok soak ($style, async): a consumer of the change feed that restarted at random points read $(cat "$work/feed/out"); its $fed"
+    feed_sync "$style" "$tables" "$work"
+    [ "$style" = indexer ] || feed_retention "$tables" "$work"
     stop_cluster
+}
+
+# The same stream in sync mode, while a consumer of the change feed follows it: its copy ends
+# equal to the tables, and the state to the clean run's.
+feed_sync() { # style, input tables, work directory
+    local style=$1 work=$3/feed_sync
+    createdb evp_soak_sync
+    q -d evp_soak_sync -f "$2" -c "CREATE EXTENSION event_processor"
+    mkdir -p "$work"
+    python3 "$here/feed_consumer.py" follow evp_soak_sync "$work" "$((${EVP_SOAK_SEED:-1} + 1))" >"$work/out" 2>&1 &
+    local consumer=$!
+    PGOPTIONS="-c evp.mode=sync" timeout 900 psql -X -q -v ON_ERROR_STOP=1 -d evp_soak_sync -f "$3/soak.sql" >/dev/null \
+        || fail "the indexer's stream failed (sync)"
+    settled 60 evp_soak_sync || fail "blocks still pending (sync)"
+    [ "$(digest evp_soak_sync)" = "$(digest evp_final)" ] || fail "sync: the state differs from a clean run"
+    touch "$work/stop"
+    wait "$consumer" || fail "the feed's consumer failed (sync): $(tail -3 "$work/out")"
+    local fed
+    fed=$(python3 "$here/feed_consumer.py" check evp_soak_sync "$work") || fail "the feed's copy (sync): $fed"
+    [ $status = 0 ] && echo "ok soak ($style, sync): a consumer of the change feed that restarted at random points read $(cat "$work/out"); its $fed"
+}
+
+# Retention (SPEC 8): the same stream in sync mode with a consumer that never acknowledges,
+# evp.feed_retention = 50 and evp.feed_max_lag = 200 blocks. It is marked lost, and the feed
+# stays bounded: sampled as the chain goes, it never holds more than a fraction of what was
+# recorded, and at the end nothing older than the retention window (and the journal's prune
+# step, at which the feed is pruned) is left.
+feed_retention() { # input tables, work directory
+    createdb evp_soak_retention
+    q -d evp_soak_retention -f "$1" -c "CREATE EXTENSION event_processor" \
+      -c "ALTER DATABASE evp_soak_retention SET evp.feed_retention = 50" \
+      -c "ALTER DATABASE evp_soak_retention SET evp.feed_max_lag = 200" -c "SELECT evp_consumer_create('vanished')" >/dev/null
+    local done=$2/retention.done most=0 rows
+    ( PGOPTIONS="-c evp.mode=sync" timeout 900 psql -X -q -v ON_ERROR_STOP=1 -d evp_soak_retention -f "$2/soak.sql" >/dev/null
+      echo $? >"$done" ) &
+    while [ ! -e "$done" ]; do
+        rows=$(q -d evp_soak_retention -At -c "SELECT count(*) FROM evp.changes")
+        ((rows > most)) && most=$rows
+        sleep 0.2
+    done
+    [ "$(cat "$done")" = 0 ] || fail "the indexer's stream failed (retention)"
+    local lost recorded old
+    read -r lost recorded old < <(q -d evp_soak_retention -At -F ' ' -c "
+        SELECT (SELECT lost FROM evp_consumers() WHERE name = 'vanished'), evp_feed_position(),
+               (SELECT count(*) FROM evp.changes
+                 WHERE block_number <= (SELECT max(block_number) FROM evp.blocks WHERE state = 'applied') - 50 - 100)")
+    [ "$lost" = t ] || fail "retention: the consumer that never acknowledged is not lost"
+    ((most * 4 < recorded)) || fail "retention: the feed held up to $most rows of $recorded recorded"
+    [ "$old" = 0 ] || fail "retention: $old rows older than the retention window are kept"
+    [ $status = 0 ] && echo "ok soak (retention): a consumer that never acknowledged is lost past evp.feed_max_lag; the feed held at most $most rows of the $recorded recorded, none older than evp.feed_retention"
+    dropdb evp_soak_retention
 }
 
 soak spec
