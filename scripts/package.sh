@@ -7,6 +7,7 @@
 #       extension/event_processor.control -> $(pg_config --sharedir)/extension
 #       extension/event_processor--*.sql  -> $(pg_config --sharedir)/extension
 #       install.sh                        copies them there (PG_CONFIG picks the server)
+#       monitoring/postgres_exporter.yml  the Prometheus exporter's queries (README, Monitoring)
 #
 # into target/package/<that name>.tar.gz, whose path it prints last. CI installs this tarball
 # into a clean PostgreSQL (tests/integration/package.sh), and the Dockerfile does too.
@@ -22,7 +23,8 @@ stage=target/package/$name
 rm -rf "$built" "$stage"
 log "cargo pgrx package for PostgreSQL $PG_MAJOR" >&2
 cargo pgrx package --pg-config "$PG_CONFIG" "${PG_FEATURES[@]}" --out-dir "$built" >&2
-mkdir -p "$stage/lib" "$stage/extension"
+mkdir -p "$stage/lib" "$stage/extension" "$stage/monitoring"
+cp monitoring/postgres_exporter.yml "$stage/monitoring/"
 cp "$built$("$PG_CONFIG" --pkglibdir)/event_processor.so" "$stage/lib/"
 cp "$built$("$PG_CONFIG" --sharedir)/extension/"event_processor* "$stage/extension/"
 cat >"$stage/install.sh" <<INSTALL

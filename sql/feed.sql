@@ -61,31 +61,43 @@ STABLE LANGUAGE sql AS $$
     SELECT coalesce((SELECT max(c.position) FROM evp.changes c), (SELECT p.upto FROM evp.feed_pruned p), 0)
 $$;
 
--- Changes made outside the apply path, one row each (TG_ARGV[0] the table's name), with the
--- block being reverted, if one is.
-CREATE FUNCTION evp.record_changes() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Changes made outside the apply path, one row each: rows `changed` of table `tbl` (its name
+-- as in SPEC 2), by `change`, with the block being reverted, if one is.
+CREATE FUNCTION evp.record_changes(tbl text, change text, changed jsonb[]) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
-    changed text := CASE WHEN TG_OP = 'DELETE' THEN 'old_rows' ELSE 'new_rows' END;
     newest bigint;
 BEGIN
-    IF NOT evp.feed_on() THEN
-        RETURN NULL;
-    END IF;
     PERFORM pg_catalog.pg_advisory_xact_lock(7763568);
-    EXECUTE format($q$
-        WITH recorded AS (
-            INSERT INTO evp.changes (position, block_number, block_hash, table_name, op, "row", reverted)
-            SELECT pg_catalog.nextval('evp.changes_position'),
-                   nullif(pg_catalog.current_setting('evp.feed_block', true), '')::numeric,
-                   nullif(pg_catalog.current_setting('evp.feed_hash', true), ''),
-                   %L, %L, pg_catalog.to_jsonb(r),
-                   coalesce(pg_catalog.current_setting('evp.feed_block', true), '') <> ''
-              FROM %I r
-            RETURNING position)
-        SELECT max(position) FROM recorded$q$, TG_ARGV[0], lower(TG_OP), changed)
-      INTO newest;
+    WITH recorded AS (
+        INSERT INTO evp.changes (position, block_number, block_hash, table_name, op, "row", reverted)
+        SELECT pg_catalog.nextval('evp.changes_position'),
+               nullif(pg_catalog.current_setting('evp.feed_block', true), '')::numeric,
+               nullif(pg_catalog.current_setting('evp.feed_hash', true), ''),
+               tbl, change, r, coalesce(pg_catalog.current_setting('evp.feed_block', true), '') <> ''
+          FROM unnest(changed) AS r
+        RETURNING position)
+    SELECT max(position) INTO newest FROM recorded;
     PERFORM evp.ring_at_commit(newest);
+END $$;
+
+-- The statement triggers (TG_ARGV[0] the table's name): inserted and updated rows as they are
+-- now, deleted rows as they were. Static SQL: PL/pgSQL plans it once per table.
+CREATE FUNCTION evp.record_new_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF evp.feed_on() THEN
+        PERFORM evp.record_changes(TG_ARGV[0], lower(TG_OP), array_agg(to_jsonb(r))) FROM new_rows r HAVING count(*) > 0;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION evp.record_old_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF evp.feed_on() THEN
+        PERFORM evp.record_changes(TG_ARGV[0], 'delete', array_agg(to_jsonb(r))) FROM old_rows r HAVING count(*) > 0;
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -96,12 +108,13 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY ARRAY['VaultStates', 'Liquidity_Providers', 'Option_Rounds', 'Queued_Liquidity', 'Option_Buyers',
                              'Bids', 'Vault_Historic', 'Liquidity_Providers_Historic'] LOOP
-        FOR e IN VALUES ('insert', 'NEW TABLE AS new_rows'), ('update', 'NEW TABLE AS new_rows'),
-                        ('delete', 'OLD TABLE AS old_rows') LOOP
+        FOR e IN VALUES ('insert', 'NEW TABLE AS new_rows', 'evp.record_new_rows'),
+                        ('update', 'NEW TABLE AS new_rows', 'evp.record_new_rows'),
+                        ('delete', 'OLD TABLE AS old_rows', 'evp.record_old_rows') LOOP
             EXECUTE format('CREATE TRIGGER %I AFTER %s ON public.%I REFERENCING %s FOR EACH STATEMENT '
                            'WHEN (coalesce(pg_catalog.current_setting(''evp.applying_block'', true), '''') = '''') '
-                           'EXECUTE FUNCTION evp.record_changes(%L)',
-                           'evp_feed_' || e.column1, e.column1, t, e.column2, t);
+                           'EXECUTE FUNCTION %s(%L)',
+                           'evp_feed_' || e.column1, e.column1, t, e.column2, e.column3, t);
         END LOOP;
     END LOOP;
 END $do$;

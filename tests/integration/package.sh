@@ -2,7 +2,8 @@
 # The release artefact as a user gets it: scripts/package.sh's tarball, installed by its own
 # install.sh into a clean PostgreSQL of the version under test (a copy of this machine's
 # installation without event_processor, which PostgreSQL's relocatable layout allows), and the
-# demo run on that server: the shipped files are the tested files.
+# demo run on that server: the shipped files are the tested files (the exporter's queries file
+# too).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/common.sh
@@ -19,6 +20,9 @@ for f in "$root"/unpacked/*/lib/* "$root"/unpacked/*/extension/*; do
     installed=$([ "$(basename "$(dirname "$f")")" = lib ] && echo "$pkglibdir" || echo "$extdir")/$(basename "$f")
     cmp -s "$f" "$installed" || { echo "FAIL package: $(basename "$f") not installed as shipped"; exit 1; }
 done
+
+cmp -s monitoring/postgres_exporter.yml "$root"/unpacked/*/monitoring/postgres_exporter.yml \
+    || { echo "FAIL package: the exporter's queries file is not shipped as in the repository"; exit 1; }
 
 out=$root/demo.out
 if ! EVP_PG_CONFIG=$clean EVP_PORT=54361 bash scripts/demo.sh >"$out" 2>&1; then

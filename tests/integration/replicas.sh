@@ -103,7 +103,7 @@ standby_caught_up || fail "the standby did not catch up within 30 s"
 touch "$feed/stop"
 wait "$reader" || fail "the feed's reader on the standby failed: $(tail -2 "$feed/out")"
 if fed=$(python3 "$here/feed_consumer.py" check evp_rep "$feed"); then
-    echo "ok replicas: a reader of the change feed on the standby read $(cat "$feed/out"); its $fed of the primary"
+    echo "ok replicas: a reader of the change feed on the standby read $(cat "$feed/out"); against the primary, its $fed"
 else
     fail "the feed's copy on the standby: $fed"
 fi
