@@ -639,7 +639,9 @@ ALTER TABLE evp.changes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON evp.changes FOR SELECT USING (evp.may_read_feed());
 
 -- The changes after position `after`, at most max_rows, in position order; an error when
--- `after` was pruned (the reader must read the tables again).
+-- `after` was pruned (the reader must read the tables again). Its SQLSTATE, 72000, is
+-- snapshot_too_old up to PostgreSQL 16 (what was asked for is gone), and unused from 17 on,
+-- which no longer names it: written as the code, so that it works on both.
 CREATE FUNCTION evp_changes(after bigint, max_rows integer DEFAULT 1000)
 RETURNS TABLE ("position" bigint, block_number numeric, block_hash text, table_name text, op text, "row" jsonb,
                reverted boolean)
@@ -653,7 +655,7 @@ BEGIN
                   HINT = 'A role that may SELECT every output table of the extension may read its changes.';
     ELSIF after < pruned THEN
         RAISE EXCEPTION 'event_processor: the changes after position % were pruned', after
-            USING ERRCODE = 'snapshot_too_old',
+            USING ERRCODE = '72000',
                   DETAIL = format('The oldest position kept is %s: the feed keeps the changes after position %s.',
                                   pruned + 1, pruned),
                   HINT = 'Read the tables again, with evp_feed_position() in the same snapshot, and go on from there.';
@@ -700,7 +702,7 @@ BEGIN
             USING ERRCODE = 'undefined_object', HINT = 'evp_consumer_create() makes one.';
     ELSIF c.lost_at IS NOT NULL THEN
         RAISE EXCEPTION 'event_processor: consumer "%" is lost: it fell more than evp.feed_max_lag blocks behind', name
-            USING ERRCODE = 'snapshot_too_old',
+            USING ERRCODE = '72000',
                   HINT = 'Drop it and create it again, and read the tables again from the position that returns.';
     ELSIF "position" > newest OR "position" < pruned THEN
         RAISE EXCEPTION 'event_processor: position % is not in the feed, which holds % to %', "position", pruned, newest
