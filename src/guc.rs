@@ -126,7 +126,7 @@ pub fn init() {
         &JOURNAL_HORIZON,
         1,
         i32::MAX,
-        GucContext::Userset,
+        GucContext::Suset,
         GucFlags::default(),
     );
     GucRegistry::define_bool_guc(
@@ -152,7 +152,7 @@ pub fn init() {
         &NOTIFY_QUEUE_LIMIT,
         0.0,
         1.0,
-        GucContext::Userset,
+        GucContext::Suset,
         GucFlags::default(),
     );
     GucRegistry::define_bool_guc(

@@ -103,6 +103,9 @@ SELECT evp_consumer_create('reader');
 -- direct read of evp.changes (its policy) shows nothing.
 SET ROLE regress_evp_indexer;
 SELECT count(*) FROM evp_changes(0);
+-- Nor may it set what decides for every session: the journal's horizon, the queue limit.
+SET evp.journal_horizon = 1;
+SET evp.notify_queue_limit = 1;
 SELECT count(*) AS visible FROM evp.changes;
 RESET ROLE;
 -- The owner grants evp_catchup() to an operator role, here the indexer; it runs with the
