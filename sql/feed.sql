@@ -81,22 +81,14 @@ BEGIN
     PERFORM evp.ring_at_commit(newest);
 END $$;
 
--- The statement triggers (TG_ARGV[0] the table's name): inserted and updated rows as they are
--- now, deleted rows as they were. Static SQL: PL/pgSQL plans it once per table.
-CREATE FUNCTION evp.record_new_rows() RETURNS trigger
+-- The statement triggers (TG_ARGV[0] the table's name): `changed` is the inserted or updated
+-- rows as they are now, the deleted rows as they were. Static SQL: PL/pgSQL plans it once per
+-- trigger.
+CREATE FUNCTION evp.record_changed_rows() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF evp.feed_on() THEN
-        PERFORM evp.record_changes(TG_ARGV[0], lower(TG_OP), array_agg(to_jsonb(r))) FROM new_rows r HAVING count(*) > 0;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION evp.record_old_rows() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF evp.feed_on() THEN
-        PERFORM evp.record_changes(TG_ARGV[0], 'delete', array_agg(to_jsonb(r))) FROM old_rows r HAVING count(*) > 0;
+        PERFORM evp.record_changes(TG_ARGV[0], lower(TG_OP), array_agg(to_jsonb(r))) FROM changed r HAVING count(*) > 0;
     END IF;
     RETURN NULL;
 END $$;
@@ -108,13 +100,11 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY ARRAY['VaultStates', 'Liquidity_Providers', 'Option_Rounds', 'Queued_Liquidity', 'Option_Buyers',
                              'Bids', 'Vault_Historic', 'Liquidity_Providers_Historic'] LOOP
-        FOR e IN VALUES ('insert', 'NEW TABLE AS new_rows', 'evp.record_new_rows'),
-                        ('update', 'NEW TABLE AS new_rows', 'evp.record_new_rows'),
-                        ('delete', 'OLD TABLE AS old_rows', 'evp.record_old_rows') LOOP
-            EXECUTE format('CREATE TRIGGER %I AFTER %s ON public.%I REFERENCING %s FOR EACH STATEMENT '
+        FOR e IN VALUES ('insert', 'NEW'), ('update', 'NEW'), ('delete', 'OLD') LOOP
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON public.%I REFERENCING %s TABLE AS changed FOR EACH STATEMENT '
                            'WHEN (coalesce(pg_catalog.current_setting(''evp.applying_block'', true), '''') = '''') '
-                           'EXECUTE FUNCTION %s(%L)',
-                           'evp_feed_' || e.column1, e.column1, t, e.column2, e.column3, t);
+                           'EXECUTE FUNCTION evp.record_changed_rows(%L)',
+                           'evp_feed_' || e.column1, e.column1, t, e.column2, t);
         END LOOP;
     END LOOP;
 END $do$;
@@ -158,8 +148,9 @@ $$;
 CREATE FUNCTION evp.prune_feed(tip numeric) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    retention numeric := coalesce(nullif(current_setting('evp.feed_retention', true), ''), '1000')::numeric;
-    max_lag numeric := coalesce(nullif(current_setting('evp.feed_max_lag', true), ''), '100000')::numeric;
+    -- Defined by the library, which calls this (src/guc.rs has the defaults).
+    retention numeric := current_setting('evp.feed_retention')::numeric;
+    max_lag numeric := current_setting('evp.feed_max_lag')::numeric;
     done bigint := coalesce((SELECT p.upto FROM evp.feed_pruned p), 0);
     upto bigint;
 BEGIN
