@@ -6,8 +6,8 @@
 --   block wrote, and its history rows: BLOCK_WRITTEN in src/apply/block.rs);
 -- - everything else (a revert, evp_rebuild() clearing the state, an operator's own statement)
 --   through the statement triggers below, which the apply path's WHEN keeps off its writes.
---   A revert names its block (evp.feed_block, evp.feed_hash, set by evp.revert_block()) and
---   records a marker first.
+--   A revert names its block (evp.reverting_block() and evp.reverting_hash(), which
+--   evp.revert_block() sets) and records a marker first.
 --
 -- Positions are in commit order: they are drawn from evp.changes_position while holding the
 -- extension's lock (pg_advisory_xact_lock(7763568), taken by every writer of the state), which
@@ -72,9 +72,7 @@ BEGIN
     WITH recorded AS (
         INSERT INTO evp.changes (position, block_number, block_hash, table_name, op, "row", reverted)
         SELECT pg_catalog.nextval('evp.changes_position'),
-               nullif(pg_catalog.current_setting('evp.feed_block', true), '')::numeric,
-               nullif(pg_catalog.current_setting('evp.feed_hash', true), ''),
-               tbl, change, r, coalesce(pg_catalog.current_setting('evp.feed_block', true), '') <> ''
+               evp.reverting_block(), evp.reverting_hash(), tbl, change, r, evp.reverting_block() IS NOT NULL
           FROM unnest(changed) AS r
         RETURNING position)
     SELECT max(position) INTO newest FROM recorded;
@@ -102,7 +100,7 @@ BEGIN
                              'Bids', 'Vault_Historic', 'Liquidity_Providers_Historic'] LOOP
         FOR e IN VALUES ('insert', 'NEW'), ('update', 'NEW'), ('delete', 'OLD') LOOP
             EXECUTE format('CREATE TRIGGER %I AFTER %s ON public.%I REFERENCING %s TABLE AS changed FOR EACH STATEMENT '
-                           'WHEN (coalesce(pg_catalog.current_setting(''evp.applying_block'', true), '''') = '''') '
+                           'WHEN (NOT evp.applying()) '
                            'EXECUTE FUNCTION evp.record_changed_rows(%L)',
                            'evp_feed_' || e.column1, e.column1, t, e.column2, t);
         END LOOP;
@@ -123,12 +121,12 @@ BEGIN
         RETURNING position INTO marker;
         PERFORM evp.ring_at_commit(marker);
     END IF;
-    PERFORM set_config('evp.feed_block', blk::text, true), set_config('evp.feed_hash', hash, true);
+    PERFORM evp.set_reverting(blk, hash);
 END $$;
 
 CREATE FUNCTION evp.feed_reverted() RETURNS void
 LANGUAGE sql AS $$
-    SELECT set_config('evp.feed_block', '', true), set_config('evp.feed_hash', '', true);
+    SELECT evp.set_reverting(NULL, NULL);
 $$;
 
 -- How many blocks a reader that has read up to position `acked` is behind the tip: from the
@@ -149,8 +147,8 @@ CREATE FUNCTION evp.prune_feed(tip numeric) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     -- Defined by the library, which calls this (src/guc.rs has the defaults).
-    retention numeric := current_setting('evp.feed_retention')::numeric;
-    max_lag numeric := current_setting('evp.feed_max_lag')::numeric;
+    retention numeric := evp.setting('evp.feed_retention')::numeric;
+    max_lag numeric := evp.setting('evp.feed_max_lag')::numeric;
     done bigint := coalesce((SELECT p.upto FROM evp.feed_pruned p), 0);
     upto bigint;
 BEGIN
@@ -217,7 +215,7 @@ STABLE LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Consumers (SPEC 8). A new one starts at the newest position: read the tables in the same
--- snapshot (README, The change feed), then the changes after it.
+-- snapshot (docs/notifications-and-feed.md, The change feed), then the changes after it.
 CREATE FUNCTION evp_consumer_create(name text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

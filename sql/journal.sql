@@ -6,7 +6,7 @@
 -- order of changes within the block. The apply path writes the journal itself: each of its
 -- statements journals the rows it changes (src/apply/statements.rs), and once per block it
 -- writes the history and notifications of the rows its journal names (BLOCK_WRITTEN in
--- src/apply/block.rs). It sets evp.applying_block (transaction-local) while it writes, which
+-- src/apply/block.rs). It marks the transaction as applying (evp.applying()) while it writes, which
 -- keeps the notification triggers below off its writes. The history tables are not journaled:
 -- their rows carry the block they belong to, and a revert deletes them by number.
 --
@@ -72,12 +72,20 @@ CREATE TABLE evp.notify_guard (
 );
 INSERT INTO evp.notify_guard DEFAULT VALUES;
 
+-- Whether a boolean evp.* setting is on. evp.setting() (src/guc.rs) loads the library, which
+-- defines the setting and its default, in a backend where no trigger has loaded it yet. SQL, so
+-- that the planner inlines it into its callers (a trigger's IF on every block row).
+CREATE FUNCTION evp.enabled(setting text) RETURNS boolean
+STABLE PARALLEL SAFE LANGUAGE sql AS $$
+    SELECT evp.setting(setting)::boolean
+$$;
+
 -- Whether the queue is below the limit; the first statement to find room after skipping ends
 -- the skipping.
 CREATE FUNCTION evp.notify_queue_has_room() RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
-    limit_share float8 := coalesce(nullif(current_setting('evp.notify_queue_limit', true), '')::float8, 0.5);
+    limit_share float8 := evp.setting('evp.notify_queue_limit')::float8;
     room boolean := pg_catalog.pg_notification_queue_usage() < limit_share;
 BEGIN
     IF room THEN
@@ -106,24 +114,9 @@ END $$;
 -- and apply again), and a reader whose last message is the dropped one keeps a stale row. So
 -- each revert after the first notification of a transaction starts a new round, and every
 -- payload of round r ends in r spaces (insignificant in JSON): nothing sent after a revert
--- repeats anything sent before it. evp.notify_round is '' until the transaction notifies.
---
--- The padding of this round, starting round 0 at the transaction's first notification.
--- (PL/pgSQL: a SQL function called from a trigger is planned again on every call.)
-CREATE FUNCTION evp.notify_padding() RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN pg_catalog.repeat(' ', coalesce(nullif(pg_catalog.current_setting('evp.notify_round', true), ''),
-                                           pg_catalog.set_config('evp.notify_round', '0', true))::int);
-END $$;
-
-CREATE FUNCTION evp.notify_next_round() RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF pg_catalog.current_setting('evp.notify_round', true) <> '' THEN
-        PERFORM pg_catalog.set_config('evp.notify_round', (pg_catalog.current_setting('evp.notify_round')::int + 1)::text, true);
-    END IF;
-END $$;
+-- repeats anything sent before it.
+-- evp.notify_padding() and evp.notify_next_round() keep the round in the transaction's state
+-- (src/xact.rs).
 
 -- Changes made outside the apply path (a revert, evp_rebuild() clearing the state, an
 -- operator's own statement) are announced by statement triggers on the tables with a channel:
@@ -248,7 +241,7 @@ BEGIN
         FOR e IN VALUES ('insert', 'NEW TABLE AS new_rows'), ('update', 'OLD TABLE AS old_rows NEW TABLE AS new_rows'),
                         ('delete', 'OLD TABLE AS old_rows') LOOP
             EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT '
-                           'WHEN (coalesce(pg_catalog.current_setting(''evp.applying_block'', true), '''') = '''') '
+                           'WHEN (NOT evp.applying()) '
                            'EXECUTE FUNCTION evp.notify_changes(%L, %L)',
                            'evp_changes_' || e.column1, e.column1, t.tbl, e.column2, t.channel, t.payload);
         END LOOP;

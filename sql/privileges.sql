@@ -1,4 +1,4 @@
--- Privileges (README, Roles and security). Last in the install script, when every function
+-- Privileges (docs/security.md). Last in the install script, when every function
 -- exists. The indexer needs rights on its own tables only: the triggers it fires run the apply,
 -- revert and queue paths with the extension owner's rights (SECURITY DEFINER wrappers in
 -- sql/triggers.sql, search_path pinned). Readers need SELECT on the output tables, which the

@@ -1,4 +1,4 @@
--- Replicas (README, Replicas). A hot standby needs nothing: it replays the primary's state.
+-- Replicas (docs/operating.md). A hot standby needs nothing: it replays the primary's state.
 -- Logical replication of the output tables to another cluster needs their DDL there, and
 -- pg_dump --schema-only skips an extension's member tables: evp_subscriber_ddl() gives it,
 -- from the catalog, so it follows the installed version: each output table's columns with

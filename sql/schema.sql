@@ -322,13 +322,6 @@ IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
     SELECT CASE WHEN felt IS NOT NULL THEN '0x' || coalesce(nullif(ltrim(lower(substr(felt, 3)), '0'), ''), '0') END
 $$;
 
--- Whether a boolean evp.* setting is on (off, false, no or 0 turn it off; unset is on). Read
--- as text: a trigger may run in a backend where the library has not defined the setting yet.
-CREATE FUNCTION evp.enabled(setting text) RETURNS boolean
-STABLE PARALLEL SAFE LANGUAGE sql AS $$
-    SELECT lower(coalesce(current_setting(setting, true), 'on')) NOT IN ('off', 'false', 'no', '0')
-$$;
-
 -- The ledger completed from the indexer's tables: at CREATE EXTENSION for the history already
 -- there, and by evp_rebuild() (which makes the applied blocks pending again). Rows enter as
 -- pending (REVERTED ones as reverted); events as noted where their hash has no row, unless

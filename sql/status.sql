@@ -23,7 +23,7 @@ BEGIN
          f AS (SELECT format('block %s, vault %s, event nonce %s (%s): %s [%s]', block_number, vault_address,
                              event_nonce, event_name, reason, sqlstate) AS text, count(*) OVER () AS n
                  FROM evp.failed_events ORDER BY block_number DESC, event_nonce DESC LIMIT 1)
-    SELECT current_setting('evp.mode', true), w.preloaded, w.pid, w.state,
+    SELECT evp.setting('evp.mode'), w.preloaded, w.pid, w.state,
            tip.n, newest.n, coalesce(newest.n - tip.n, newest.n),
            -- The queue's rows and the blocks without a row below one (the others wait for a
            -- row), and the applied blocks whose late events wait.
@@ -45,7 +45,7 @@ END $$;
 
 CREATE VIEW evp_status AS SELECT * FROM evp_status();
 
--- evp_metrics(): the figures an operator alerts on, in one row of numbers (README,
+-- evp_metrics(): the figures an operator alerts on, in one row of numbers (docs/operating.md,
 -- Monitoring; monitoring/postgres_exporter.yml turns them into Prometheus metrics). Everyone's,
 -- as evp_status() is: a monitoring role needs no grant.
 CREATE FUNCTION evp_metrics()

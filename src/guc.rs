@@ -46,16 +46,15 @@ pub static NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(1000);
 /// How long the worker lets a row wait for a missing predecessor before it applies over the gap.
 pub static GAP_WAIT: GucSetting<i32> = GucSetting::<i32>::new(1000);
 /// Whether inserting a block row at the number of a REVERTED row removes that row first
-/// (SPEC 7.3). Read as text by the trigger of sql/triggers.sql; defined here for its type,
-/// description and `SHOW`.
+/// (SPEC 7.3). Read by the trigger of sql/triggers.sql through `evp.setting()`.
 pub static REPLACE_REVERTED: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// The share of PostgreSQL's notification queue above which notifications are skipped (SPEC
-/// 7.3). Read as text by sql/journal.sql; defined here for its type, range and `SHOW`.
+/// 7.3). Read by sql/journal.sql through `evp.setting()`, and by the feed's doorbell.
 pub static NOTIFY_QUEUE_LIMIT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
 /// Blocks of undo journal kept behind the newest applied block.
 pub static JOURNAL_HORIZON: GucSetting<i32> = GucSetting::<i32>::new(10_000);
-/// The change feed (sql/feed.sql): read there as text, defined here for their bounds and
-/// their context (only a superuser, or the server's configuration, sets them).
+/// The change feed (sql/feed.sql): read there through `evp.setting()`; only a superuser, or
+/// the server's configuration, sets them.
 static FEED: GucSetting<bool> = GucSetting::<bool>::new(true);
 static FEED_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 static FEED_MAX_LAG: GucSetting<i32> = GucSetting::<i32>::new(100_000);
@@ -183,4 +182,30 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    // Every evp.* name is one of the above: `SET evp.notfy = off` is an error, not a
+    // placeholder that nothing reads.
+    // SAFETY: a NUL-terminated prefix, from _PG_init.
+    unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"evp".as_ptr()) };
+}
+
+#[pgrx::pg_schema]
+mod evp {
+    use pgrx::prelude::*;
+    use std::ffi::{CStr, CString};
+
+    /// The value of setting `name`, as `current_setting(name)` shows it. The SQL of the
+    /// extension reads its settings through this function: calling it loads the library, which
+    /// defines the settings and their defaults (a trigger may run in a backend that has not
+    /// loaded it yet). An unknown name is an error.
+    #[pg_extern(stable, parallel_safe)]
+    fn setting(name: &str) -> String {
+        let name = CString::new(name).unwrap_or_default();
+        // SAFETY: a lookup by a NUL-terminated name, inside a transaction; with missing_ok
+        // false, an unknown name raises an error instead of returning NULL. The value is
+        // copied at once.
+        unsafe {
+            let value = pgrx::pg_sys::GetConfigOption(name.as_ptr(), false, false);
+            CStr::from_ptr(value).to_string_lossy().into_owned()
+        }
+    }
 }

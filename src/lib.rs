@@ -16,6 +16,7 @@
 //!   errors for SQL callers, the `evp.*` settings, the library's version against the database's
 //!   extension;
 //! - `feed`: the change feed's doorbell at commit (the feed is `sql/feed.sql`);
+//! - `xact`: the transaction's state that the apply path, the revert and the feed share;
 //! - `sql/`: the tables (`schema.sql`), the undo journal (`journal.sql`), the change feed
 //!   (`feed.sql`), the triggers on the indexer's tables (`triggers.sql`), the subscriber's DDL
 //!   (`replication.sql`) and the privileges (`privileges.sql`) of the install script.
@@ -31,6 +32,7 @@ mod api;
 mod apply;
 mod catchup;
 mod error;
+mod failure;
 mod feed;
 mod guc;
 mod journal;
@@ -41,15 +43,22 @@ mod subxact;
 mod testing;
 mod version;
 mod worker;
+mod xact;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+// The notification and feed triggers' WHEN calls evp.applying(), and evp.enabled() (SQL, so
+// checked when created) evp.setting(): they must exist first.
 pgrx::extension_sql_file!(
     "../sql/journal.sql",
     name = "journal",
-    requires = ["schema"]
+    requires = ["schema", xact::evp::applying, guc::evp::setting]
 );
 pgrx::extension_sql_file!("../sql/feed.sql", name = "feed", requires = ["journal"]);
-pgrx::extension_sql_file!("../sql/status.sql", name = "status", requires = ["feed"]);
+pgrx::extension_sql_file!(
+    "../sql/status.sql",
+    name = "status",
+    requires = ["feed", guc::evp::setting]
+);
 pgrx::extension_sql_file!(
     "../sql/replication.sql",
     name = "replication",
@@ -66,7 +75,7 @@ pgrx::extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::init();
-    feed::init();
+    xact::init();
     worker::init();
 }
 

@@ -91,10 +91,8 @@ pub fn run<'conn>(
     sql: &'static str,
     params: &[Param],
 ) -> SpiResult<SpiTupleTable<'conn>> {
-    let plan = plan(client, sql, params)?;
-    let args: Vec<DatumWithOid> = params.iter().map(Param::datum).collect();
-    // SAFETY: plans are never removed from the map, so the pointer stays valid.
-    client.update(unsafe { &*plan }, None, &args)
+    let (plan, args) = plan_and_args(client, sql, params)?;
+    client.update(plan, None, &args)
 }
 
 /// Runs a cached plan of `sql`, a statement that only reads, with `params`. Unlike `run` (pgrx's
@@ -106,10 +104,20 @@ pub fn read<'conn>(
     sql: &'static str,
     params: &[Param],
 ) -> SpiResult<SpiTupleTable<'conn>> {
+    let (plan, args) = plan_and_args(client, sql, params)?;
+    client.select(plan, None, &args)
+}
+
+/// The cached plan of `sql`, and `params` as its arguments.
+fn plan_and_args(
+    client: &SpiClient<'_>,
+    sql: &'static str,
+    params: &[Param],
+) -> SpiResult<(&'static OwnedPreparedStatement, Vec<DatumWithOid<'static>>)> {
     let plan = plan(client, sql, params)?;
-    let args: Vec<DatumWithOid> = params.iter().map(Param::datum).collect();
-    // SAFETY: plans are never removed from the map, so the pointer stays valid.
-    client.select(unsafe { &*plan }, None, &args)
+    // SAFETY: plans are never removed from the map (nor dropped), so the pointer stays valid
+    // for the backend's life.
+    Ok((unsafe { &*plan }, params.iter().map(Param::datum).collect()))
 }
 
 /// Runs `f` with an SPI connection: the extension's work in one call from SQL, or one batch of

@@ -1,5 +1,5 @@
 //! The library and the database's extension objects must be of one version. Between installing
-//! a new package and `ALTER EXTENSION event_processor UPDATE` (README, Upgrades), a backend
+//! a new package and `ALTER EXTENSION event_processor UPDATE` (docs/upgrades.md), a backend
 //! loads the new library under the old version's tables and functions, whose statements would
 //! fail: the entry points defer what can wait and refuse what cannot (`api`), the worker waits.
 
@@ -69,7 +69,7 @@ fn remember_at_commit() {
 }
 
 const HINT: &str = "ALTER EXTENSION event_processor UPDATE brings the extension to the \
-                    library's version (README, Upgrades)";
+                    library's version (docs/upgrades.md)";
 
 fn mismatch(installed: &str, what: &str) -> String {
     format!("the library is version {LIBRARY} and this database's extension {installed}: {what}")

@@ -5,14 +5,14 @@
 //! triggers and these functions never interleave: no double apply, and no deadlock, since
 //! nothing touches the state tables before holding it.
 //!
-//! Privileges (README, Roles and security): the trigger entry points are called by the
+//! Privileges (docs/security.md): the trigger entry points are called by the
 //! SECURITY DEFINER wrappers of sql/triggers.sql and by nobody else; the four SQL functions run
 //! with the extension owner's rights, `search_path` pinned, and are not executable by PUBLIC
 //! (sql/privileges.sql).
 
-use crate::apply::BlockFailure;
 use crate::catchup::{catch_up, rebuild, reprocess, Budget};
 use crate::error::warn_with_hint;
+use crate::failure::BlockFailure;
 use crate::guc::{OnError, ON_ERROR};
 use crate::journal::revert_from;
 use crate::ledger::hold::{hold_next, release};

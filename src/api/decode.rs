@@ -1,6 +1,6 @@
 //! `evp_decode_event(event_name, keys, data)`: the decoder, exposed to SQL.
 
-use crate::decode::{decode, infer_layout, is_round_event};
+use crate::decode::{decode, Kind, Layout};
 use crate::error::raise;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -15,7 +15,8 @@ fn evp_decode_event(
     keys: Vec<Option<String>>,
     data: Vec<Option<String>>,
 ) -> JsonB {
-    let layout = infer_layout(event_name, &keys);
+    let kind = Kind::named(event_name);
+    let layout = kind.map_or(Layout::Direct, |k| k.infer_layout(&keys));
     let decoded = decode(event_name, &keys, &data, layout).unwrap_or_else(|e| {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -24,13 +25,31 @@ fn evp_decode_event(
     });
     let mut json = serde_json::to_value(&decoded)
         .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()));
-    if let (true, Some(obj)) = (is_round_event(event_name), json.as_object_mut()) {
+    if let (Some(true), Some(obj)) = (kind.map(Kind::is_round_event), json.as_object_mut()) {
         obj.insert(
             "layout".into(),
             serde_json::to_value(layout).unwrap_or_default(),
         );
     }
     JsonB(json)
+}
+
+/// The event kinds the extension knows: name, selector (`keys[0]`), and whether a round emits
+/// it (and so it has two layouts). For tests and tools that write events.
+#[pg_extern(immutable, parallel_safe)]
+fn evp_event_kinds() -> TableIterator<
+    'static,
+    (
+        name!(name, &'static str),
+        name!(selector, &'static str),
+        name!(round_event, bool),
+    ),
+> {
+    TableIterator::new(
+        Kind::ALL
+            .iter()
+            .map(|k| (k.name(), k.selector(), k.is_round_event())),
+    )
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -4,10 +4,12 @@
 use super::event::{apply_event, run_member, Applied, ApplyError, BlockCtx, EventRow, Run};
 use super::statements::journal;
 use crate::error::raise_with_hint;
+use crate::failure::BlockFailure;
 use crate::guc::{OnError, ON_ERROR};
 use crate::journal::prune_after;
 use crate::spi::{read, run, spi, Param};
 use crate::subxact::attempt;
+use crate::xact;
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
@@ -237,16 +239,9 @@ const LATE_EVENTS_WRITTEN: &str = block_written!(
            stashed_balance = EXCLUDED.stashed_balance"#
 );
 
-/// Says that block $1 is being applied, which keeps the notification and feed triggers off the
-/// rows written from now on (their WHEN, sql/journal.sql and sql/feed.sql: the block notifies
-/// and records itself); returns the journal's sequence so far (`floor`: the images of this
-/// application come after it).
-const APPLYING: &str = r#"
-SELECT set_config('evp.applying_block', $1, true),
-       (SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM evp.journal_seq s)::text AS floor"#;
-
-/// Ends `APPLYING`.
-const APPLIED: &str = "SELECT set_config('evp.applying_block', '', true)";
+/// The journal's sequence so far (`floor`): the images of the block being applied come after it.
+const JOURNAL_FLOOR: &str = r#"
+SELECT (SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM evp.journal_seq s)::text AS floor"#;
 
 /// A skipped event, under evp.on_error = skip.
 const EVENT_FAILED: &str = concat!(
@@ -262,9 +257,12 @@ VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)"#
 /// run (see `Run`).
 pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     let rows = read_events(client, block);
-    let floor: String = spi(run(client, APPLYING, &[block.number.clone().into()])
-        .and_then(|t| t.first().get_by_name("floor")))
-    .unwrap_or_else(|| "0".to_owned());
+    let floor: String =
+        spi(read(client, JOURNAL_FLOOR, &[]).and_then(|t| t.first().get_by_name("floor")))
+            .unwrap_or_else(|| "0".to_owned());
+    // The block notifies and records itself: the notification and feed triggers stay off
+    // (their WHEN, sql/journal.sql and sql/feed.sql).
+    xact::set_applying(true);
     let mut tally = Tally::default();
     let mut current = Run::default();
     for (i, row) in rows.iter().enumerate() {
@@ -305,7 +303,7 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     }
     spi(run(client, BLOCK_DONE, &params));
     prune_after(client, &block.number, &block.number);
-    spi(run(client, APPLIED, &[]));
+    xact::set_applying(false);
     tally.applied
 }
 
@@ -534,17 +532,6 @@ struct FailedEvent {
 
 thread_local! {
     static FAILED_EVENT: Cell<Option<FailedEvent>> = const { Cell::new(None) };
-}
-
-/// Why a block could not be applied (under `evp.on_error = hold`): the event that failed, if
-/// an event did (otherwise a statement of the block's bookkeeping, or a lock or statement
-/// timeout), its SQLSTATE and the reason.
-pub struct BlockFailure {
-    pub vault: Option<String>,
-    pub nonce: Option<i64>,
-    pub event: Option<String>,
-    pub sqlstate: String,
-    pub reason: String,
 }
 
 impl BlockFailure {

@@ -1,7 +1,7 @@
 //! One event: decode it in the layout its emitter implies, then run its transition.
 
 use super::statements as sql;
-use crate::decode::{decode, is_round_event, Address, DecodeError, Event, ForwardedFrom, Layout};
+use crate::decode::{decode, Address, DecodeError, Event, ForwardedFrom, Kind, Layout};
 use crate::math::{clear_auction, AuctionError, Bid, U256};
 use crate::spi::{read, run, without_nested_loops, Param};
 use pgrx::spi::{SpiClient, SpiError};
@@ -82,7 +82,7 @@ fn read_event(row: &EventRow) -> Result<Option<(Address, Event, Option<String>)>
         ),
         None => None,
     };
-    let (layout, direct_round) = if is_round_event(&row.name) {
+    let (layout, direct_round) = if Kind::named(&row.name).is_some_and(Kind::is_round_event) {
         layout_and_round(&vault, emitter.as_ref())
     } else {
         (Layout::Direct, None)
@@ -275,8 +275,8 @@ pub fn apply_event(
 /// that does not decode (it is applied alone, and reports its error).
 pub fn run_member(row: &EventRow) -> Option<Member> {
     if !matches!(
-        row.name.as_str(),
-        "Deposit" | "Withdrawal" | "WithdrawalQueued" | "BidPlaced"
+        Kind::named(&row.name),
+        Some(Kind::Deposit | Kind::Withdrawal | Kind::WithdrawalQueued | Kind::BidPlaced)
     ) {
         return None;
     }

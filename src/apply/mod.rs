@@ -7,7 +7,7 @@ mod block;
 mod event;
 mod statements;
 
-pub use block::{apply_events, error_report, BlockFailure};
+pub use block::{apply_events, error_report};
 pub use event::BlockCtx;
 
 /// SQL: whether the indexer's `events` table has the optional `from_address` column (asked

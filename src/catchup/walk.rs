@@ -2,7 +2,8 @@
 //! within a budget.
 
 use super::empty::{self, Start};
-use crate::apply::{apply_events, BlockCtx, BlockFailure};
+use crate::apply::{apply_events, BlockCtx};
+use crate::failure::BlockFailure;
 use crate::guc::{OnError, ON_ERROR};
 use crate::ledger::hold::{hold, hold_next};
 use crate::ledger::rules::{verdict, Strictness, Verdict};

@@ -2,7 +2,7 @@
 
 use super::error::{DecodeError, Part};
 use super::felt::{Address, FeltError, FeltText};
-use super::selector::selector_of;
+use super::kind::Kind;
 use crate::math::U256;
 use serde::Serialize;
 use std::fmt::Display;
@@ -205,33 +205,6 @@ pub enum Event {
     },
 }
 
-/// Round events and how many keys they have after the selector (direct layout).
-const ROUND_EVENTS: &[(&str, usize)] = &[
-    ("PricingDataSet", 0),
-    ("AuctionStarted", 0),
-    ("AuctionEnded", 0),
-    ("OptionRoundSettled", 0),
-    ("BidPlaced", 1),
-    ("BidUpdated", 1),
-    ("OptionsMinted", 1),
-    ("UnusedBidsRefunded", 1),
-    ("OptionsExercised", 1),
-];
-
-/// Whether `name` is an event emitted by a round (and so has two layouts).
-pub fn is_round_event(name: &str) -> bool {
-    ROUND_EVENTS.iter().any(|(n, _)| *n == name)
-}
-
-/// The layout of a round event told from its key count alone (a forwarded event has one key
-/// more). For callers that do not know the emitter, such as `evp_decode_event`.
-pub fn infer_layout<K>(name: &str, keys: &[K]) -> Layout {
-    match ROUND_EVENTS.iter().find(|(n, _)| *n == name) {
-        Some((_, direct_keys)) if keys.len() == direct_keys + 2 => Layout::Forwarded,
-        _ => Layout::Direct,
-    }
-}
-
 fn decimal<T: Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
 }
@@ -346,12 +319,8 @@ pub fn decode<K: FeltText, D: FeltText>(
     data: &[D],
     layout: Layout,
 ) -> Result<Event, DecodeError> {
-    let (event, expected) = super::selector::SELECTORS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .copied()
-        .ok_or_else(|| DecodeError::UnknownEvent(name.to_owned()))?;
-    debug_assert_eq!(selector_of(event), Some(expected));
+    let kind = Kind::named(name).ok_or_else(|| DecodeError::UnknownEvent(name.to_owned()))?;
+    let (event, expected) = (kind.name(), kind.selector());
     let first = keys
         .first()
         .ok_or(DecodeError::NoSelector { event, expected })?;
@@ -365,14 +334,14 @@ pub fn decode<K: FeltText, D: FeltText>(
         });
     }
     let mut d = Fields::new(event, Part::Data, data, 0);
-    let decoded = decode_fields(event, &mut k, &mut d, layout)?;
+    let decoded = decode_fields(kind, &mut k, &mut d, layout)?;
     k.finish()?;
     d.finish()?;
     Ok(decoded)
 }
 
 fn decode_fields<K: FeltText, D: FeltText>(
-    event: &'static str,
+    kind: Kind,
     k: &mut Fields<'_, K>,
     d: &mut Fields<'_, D>,
     layout: Layout,
@@ -389,10 +358,11 @@ fn decode_fields<K: FeltText, D: FeltText>(
                 vault_unlocked_balance_now: d.u256("vault_unlocked_balance_now")?,
             })
         };
-    Ok(match event {
-        "Deposit" => Event::Deposit(liquidity(k, d)?),
-        "Withdrawal" => Event::Withdrawal(liquidity(k, d)?),
-        "WithdrawalQueued" => Event::WithdrawalQueued {
+    let (event, forwarded) = (kind.name(), layout == Layout::Forwarded);
+    let mut decoded = match kind {
+        Kind::Deposit => Event::Deposit(liquidity(k, d)?),
+        Kind::Withdrawal => Event::Withdrawal(liquidity(k, d)?),
+        Kind::WithdrawalQueued => Event::WithdrawalQueued {
             account: account(k)?,
             bps: d.u128("bps")?,
             round_id: d.u64("round_id")?,
@@ -400,12 +370,12 @@ fn decode_fields<K: FeltText, D: FeltText>(
             account_queued_liquidity_now: d.u256("account_queued_liquidity_now")?,
             vault_queued_liquidity_now: d.u256("vault_queued_liquidity_now")?,
         },
-        "StashWithdrawn" => Event::StashWithdrawn {
+        Kind::StashWithdrawn => Event::StashWithdrawn {
             account: account(k)?,
             amount: d.u256("amount")?,
             vault_stashed_balance_now: d.u256("vault_stashed_balance_now")?,
         },
-        "OptionRoundDeployed" => Event::OptionRoundDeployed {
+        Kind::OptionRoundDeployed => Event::OptionRoundDeployed {
             round_id: d.u64("round_id")?,
             address: d.address("address")?,
             auction_start_date: d.u64("auction_start_date")?,
@@ -415,19 +385,109 @@ fn decode_fields<K: FeltText, D: FeltText>(
             cap_level: d.u128("cap_level")?,
             reserve_price: d.u256("reserve_price")?,
         },
-        "FossilCallbackSuccess" => Event::FossilCallbackSuccess {
+        Kind::FossilCallbackSuccess => Event::FossilCallbackSuccess {
             twap: d.u256("twap")?,
             max_return: d.u128("max_return")?,
             reserve_price: d.u256("reserve_price")?,
             timestamp: d.u64("timestamp")?,
         },
-        "L1RequestFulfilled" => Event::L1RequestFulfilled {
+        Kind::L1RequestFulfilled => Event::L1RequestFulfilled {
             id: k.address("id")?,
             caller: k.address("caller")?,
         },
-        "ContractDeployed" => Event::ContractDeployed(vault_deployment(event, d)?),
-        _ => round_event(event, k, d, layout)?,
-    })
+        Kind::ContractDeployed => Event::ContractDeployed(vault_deployment(event, d)?),
+        Kind::PricingDataSet => Event::PricingDataSet {
+            round: None,
+            strike_price: d.u256("strike_price")?,
+            cap_level: d.u128("cap_level")?,
+            reserve_price: d.u256("reserve_price")?,
+        },
+        Kind::AuctionStarted => Event::AuctionStarted {
+            round: None,
+            starting_liquidity: d.u256("starting_liquidity")?,
+            options_available: d.u256("options_available")?,
+        },
+        Kind::AuctionEnded => Event::AuctionEnded {
+            round: None,
+            options_sold: d.u256("options_sold")?,
+            clearing_price: d.u256("clearing_price")?,
+            unsold_liquidity: d.u256("unsold_liquidity")?,
+            clearing_bid_tree_nonce: d.u64("clearing_bid_tree_nonce")?,
+        },
+        Kind::OptionRoundSettled => Event::OptionRoundSettled {
+            round: None,
+            settlement_price: d.u256("settlement_price")?,
+            payout_per_option: d.u256("payout_per_option")?,
+        },
+        Kind::BidPlaced => {
+            let account = k.address("account")?;
+            let bid_id = d.address("bid_id")?;
+            let amount = d.u256("amount")?;
+            let price = d.u256("price")?;
+            let bid_tree_nonce_now = d.u64("bid_tree_nonce_now")?;
+            let tree_nonce = bid_tree_nonce_now
+                .checked_sub(1)
+                .ok_or(DecodeError::ZeroTreeNonce { event })?;
+            Event::BidPlaced {
+                round: None,
+                account,
+                bid_id,
+                amount,
+                price,
+                bid_tree_nonce_now,
+                tree_nonce,
+            }
+        }
+        Kind::BidUpdated => {
+            let account = k.address("account")?;
+            let bid_id = d.address("bid_id")?;
+            let price_increase = d.u256("price_increase")?;
+            let bid_tree_nonce_before = d.u64("bid_tree_nonce_before")?;
+            let bid_tree_nonce_now = d.u64("bid_tree_nonce_now")?;
+            let tree_nonce = if forwarded {
+                bid_tree_nonce_now
+            } else {
+                bid_tree_nonce_now
+                    .checked_sub(1)
+                    .ok_or(DecodeError::ZeroTreeNonce { event })?
+            };
+            Event::BidUpdated {
+                round: None,
+                account,
+                bid_id,
+                price_increase,
+                bid_tree_nonce_before,
+                bid_tree_nonce_now,
+                tree_nonce,
+            }
+        }
+        Kind::OptionsMinted => Event::OptionsMinted {
+            round: None,
+            account: k.address("account")?,
+            minted_amount: d.u256("minted_amount")?,
+        },
+        Kind::UnusedBidsRefunded => Event::UnusedBidsRefunded {
+            round: None,
+            account: k.address("account")?,
+            refunded_amount: d.u256("refunded_amount")?,
+        },
+        Kind::OptionsExercised => Event::OptionsExercised {
+            round: None,
+            account: k.address("account")?,
+            total_options_exercised: d.u256("total_options_exercised")?,
+            mintable_options_exercised: d.u256("mintable_options_exercised")?,
+            exercised_amount: d.u256("exercised_amount")?,
+        },
+    };
+    if let (true, Some(slot)) = (forwarded, decoded.round_mut()) {
+        // After a round event's own fields: the round id as the last key, the round address as
+        // the last data felt.
+        *slot = Some(ForwardedFrom {
+            round_id: k.u64("round_id")?,
+            round_address: d.address("round_address")?,
+        });
+    }
+    Ok(decoded)
 }
 
 /// `ContractDeployed` data: address, deployer, unique, class_hash, calldata_len, calldata…,
@@ -490,112 +550,6 @@ fn vault_deployment<D: FeltText>(
     })
 }
 
-fn round_event<K: FeltText, D: FeltText>(
-    event: &'static str,
-    k: &mut Fields<'_, K>,
-    d: &mut Fields<'_, D>,
-    layout: Layout,
-) -> Result<Event, DecodeError> {
-    let forwarded = layout == Layout::Forwarded;
-    let mut decoded = match event {
-        "PricingDataSet" => Event::PricingDataSet {
-            round: None,
-            strike_price: d.u256("strike_price")?,
-            cap_level: d.u128("cap_level")?,
-            reserve_price: d.u256("reserve_price")?,
-        },
-        "AuctionStarted" => Event::AuctionStarted {
-            round: None,
-            starting_liquidity: d.u256("starting_liquidity")?,
-            options_available: d.u256("options_available")?,
-        },
-        "AuctionEnded" => Event::AuctionEnded {
-            round: None,
-            options_sold: d.u256("options_sold")?,
-            clearing_price: d.u256("clearing_price")?,
-            unsold_liquidity: d.u256("unsold_liquidity")?,
-            clearing_bid_tree_nonce: d.u64("clearing_bid_tree_nonce")?,
-        },
-        "OptionRoundSettled" => Event::OptionRoundSettled {
-            round: None,
-            settlement_price: d.u256("settlement_price")?,
-            payout_per_option: d.u256("payout_per_option")?,
-        },
-        "BidPlaced" => {
-            let account = k.address("account")?;
-            let bid_id = d.address("bid_id")?;
-            let amount = d.u256("amount")?;
-            let price = d.u256("price")?;
-            let bid_tree_nonce_now = d.u64("bid_tree_nonce_now")?;
-            let tree_nonce = bid_tree_nonce_now
-                .checked_sub(1)
-                .ok_or(DecodeError::ZeroTreeNonce { event })?;
-            Event::BidPlaced {
-                round: None,
-                account,
-                bid_id,
-                amount,
-                price,
-                bid_tree_nonce_now,
-                tree_nonce,
-            }
-        }
-        "BidUpdated" => {
-            let account = k.address("account")?;
-            let bid_id = d.address("bid_id")?;
-            let price_increase = d.u256("price_increase")?;
-            let bid_tree_nonce_before = d.u64("bid_tree_nonce_before")?;
-            let bid_tree_nonce_now = d.u64("bid_tree_nonce_now")?;
-            let tree_nonce = if forwarded {
-                bid_tree_nonce_now
-            } else {
-                bid_tree_nonce_now
-                    .checked_sub(1)
-                    .ok_or(DecodeError::ZeroTreeNonce { event })?
-            };
-            Event::BidUpdated {
-                round: None,
-                account,
-                bid_id,
-                price_increase,
-                bid_tree_nonce_before,
-                bid_tree_nonce_now,
-                tree_nonce,
-            }
-        }
-        "OptionsMinted" => Event::OptionsMinted {
-            round: None,
-            account: k.address("account")?,
-            minted_amount: d.u256("minted_amount")?,
-        },
-        "UnusedBidsRefunded" => Event::UnusedBidsRefunded {
-            round: None,
-            account: k.address("account")?,
-            refunded_amount: d.u256("refunded_amount")?,
-        },
-        "OptionsExercised" => Event::OptionsExercised {
-            round: None,
-            account: k.address("account")?,
-            total_options_exercised: d.u256("total_options_exercised")?,
-            mintable_options_exercised: d.u256("mintable_options_exercised")?,
-            exercised_amount: d.u256("exercised_amount")?,
-        },
-        other => return Err(DecodeError::UnknownEvent(other.to_owned())),
-    };
-    if forwarded {
-        // After the event's own fields: the round id as the last key, the round address as the
-        // last data felt.
-        let from = ForwardedFrom {
-            round_id: k.u64("round_id")?,
-            round_address: d.address("round_address")?,
-        };
-        if let Some(slot) = decoded.round_mut() {
-            *slot = Some(from);
-        }
-    }
-    Ok(decoded)
-}
-
 impl Event {
     /// The forwarded-round slot of a round event (`None` for vault events).
     fn round_mut(&mut self) -> Option<&mut Option<ForwardedFrom>> {
@@ -609,7 +563,15 @@ impl Event {
             | Event::OptionsMinted { round, .. }
             | Event::UnusedBidsRefunded { round, .. }
             | Event::OptionsExercised { round, .. } => Some(round),
-            _ => None,
+            // Listed, not matched by `_`: a new event must say whether a round emits it.
+            Event::Deposit(_)
+            | Event::Withdrawal(_)
+            | Event::WithdrawalQueued { .. }
+            | Event::StashWithdrawn { .. }
+            | Event::OptionRoundDeployed { .. }
+            | Event::FossilCallbackSuccess { .. }
+            | Event::L1RequestFulfilled { .. }
+            | Event::ContractDeployed(_) => None,
         }
     }
 }

@@ -3,16 +3,15 @@
 mod error;
 mod event;
 mod felt;
-mod selector;
+mod kind;
 
 pub use crate::math::U256;
 pub use error::{DecodeError, Part};
 pub use event::{
-    decode, infer_layout, is_round_event, Event, ForwardedFrom, Layout, LiquidityChange,
-    VaultDeployment, VaultGeneration,
+    decode, Event, ForwardedFrom, Layout, LiquidityChange, VaultDeployment, VaultGeneration,
 };
 pub use felt::{normalize_address, Address, FeltError, FeltText, FIELD_PRIME};
-pub use selector::{selector_of, SELECTORS};
+pub use kind::Kind;
 
 #[cfg(test)]
 mod property_tests;

@@ -117,7 +117,7 @@ fn felt_strings_are_felts_exactly_when_spec_says() {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
+enum FieldType {
     Felt,
     U64,
     U128,
@@ -125,11 +125,11 @@ enum Kind {
     Wide,
     I128,
 }
-use Kind::*;
+use FieldType::*;
 
 /// SPEC 3's layouts (direct; a forwarded round event adds the key round_id and the data felt
 /// round_address): keys after the selector, then data.
-type Fields = &'static [(&'static str, Kind)];
+type Fields = &'static [(&'static str, FieldType)];
 const LAYOUTS: &[(&str, Fields, Fields)] = &[
     ("Deposit", &[("account", Felt)], LIQUIDITY),
     ("Withdrawal", &[("account", Felt)], LIQUIDITY),
@@ -276,7 +276,7 @@ const CONSOLIDATED_VAULT: Fields = &[
 /// A field's felts and the decimal or hex form the decoder reports it in.
 struct Field {
     name: &'static str,
-    kind: Kind,
+    kind: FieldType,
     felts: Vec<String>,
     reported: String,
 }
@@ -291,7 +291,7 @@ fn random_u128(rng: &mut Rng, bits: u32) -> u128 {
     }
 }
 
-fn field(rng: &mut Rng, name: &'static str, kind: Kind) -> Field {
+fn field(rng: &mut Rng, name: &'static str, kind: FieldType) -> Field {
     let (felts, reported) = match kind {
         Felt => {
             // Below P: at most 251 bits.
@@ -351,9 +351,14 @@ struct Built {
 
 impl Built {
     fn keys(&self) -> Vec<String> {
-        std::iter::once(selector_of(self.name).expect("a known event").to_owned())
-            .chain(self.keys.iter().flat_map(|f| f.felts.clone()))
-            .collect()
+        std::iter::once(
+            super::Kind::named(self.name)
+                .expect("a known event")
+                .selector()
+                .to_owned(),
+        )
+        .chain(self.keys.iter().flat_map(|f| f.felts.clone()))
+        .collect()
     }
 
     fn data(&self) -> Vec<String> {
@@ -442,9 +447,9 @@ fn check_mutations(rng: &mut Rng, b: &Built) {
     let (keys, data) = (b.keys(), b.data());
     let what = format!("{} {:?}", b.name, b.layout);
     // Another event's selector.
-    let other = SELECTORS
-        [(SELECTORS.iter().position(|(n, _)| *n == b.name).unwrap() + 1) % SELECTORS.len()]
-    .1;
+    let all = super::Kind::ALL;
+    let other =
+        all[(all.iter().position(|k| k.name() == b.name).unwrap() + 1) % all.len()].selector();
     let mut k = keys.clone();
     k[0] = other.to_owned();
     assert!(!is_ok(b, &k, &data), "{what}: another selector");
@@ -534,7 +539,7 @@ fn events_decode_exactly_as_their_layouts_say() {
     let mut checked = 0;
     for _ in 0..300 {
         for &(name, keys, data) in LAYOUTS {
-            let layouts: &[Layout] = if is_round_event(name) {
+            let layouts: &[Layout] = if super::Kind::named(name).unwrap().is_round_event() {
                 &[Layout::Direct, Layout::Forwarded]
             } else {
                 &[Layout::Direct]

@@ -15,7 +15,7 @@ const HUGE: &str = "578960446186580977117854925043439539283364041674249743370456
 const WIDE: &str = "340282366920938463463374607431768211459";
 
 fn sel(name: &str) -> String {
-    selector_of(name).unwrap().to_owned()
+    Kind::named(name).unwrap().selector().to_owned()
 }
 
 fn keys(name: &str, rest: &[&str]) -> Vec<String> {
@@ -304,16 +304,16 @@ fn round_events_in_both_layouts() {
             "{name} forwarded"
         );
         assert_eq!(
-            infer_layout(name, &keys(name, &fk)),
+            Kind::named(name).unwrap().infer_layout(&keys(name, &fk)),
             Layout::Forwarded,
             "{name}"
         );
         assert_eq!(
-            infer_layout(name, &keys(name, &k)),
+            Kind::named(name).unwrap().infer_layout(&keys(name, &k)),
             Layout::Direct,
             "{name}"
         );
-        assert!(is_round_event(name));
+        assert!(Kind::named(name).unwrap().is_round_event());
     }
 }
 

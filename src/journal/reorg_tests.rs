@@ -129,7 +129,8 @@ impl Chain {
             )),
         } + 1;
         // Transfer (an option token's ERC20 event) is not a Pitch Lake event.
-        let selector = crate::decode::selector_of(name)
+        let selector = crate::decode::Kind::named(name)
+            .map(crate::decode::Kind::selector)
             .unwrap_or("0x99cd8bde557814842a3121e8ddfd433a539b8c9f14bf31ebf108d12e6196e9");
         let mut keys: Vec<String> = std::iter::once(selector.to_string())
             .chain(keys.iter().cloned())

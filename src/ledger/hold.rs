@@ -5,9 +5,8 @@
 //! the holds and tries again.
 
 use super::candidate;
-use super::rules::Held;
-use crate::apply::BlockFailure;
 use crate::error::warn_with_hint;
+use crate::failure::BlockFailure;
 use crate::guc::{OnError, ON_ERROR};
 use crate::spi::{run, spi, Param};
 use crate::subxact::attempt;
@@ -49,14 +48,7 @@ pub fn holding<T>(
 }
 
 /// Holds block `number` (`hash`) for `failure`, and says so in a WARNING.
-pub fn hold(client: &mut SpiClient<'_>, number: &str, hash: &str, failure: BlockFailure) {
-    let held = Held {
-        vault: failure.vault,
-        nonce: failure.nonce,
-        event: failure.event,
-        sqlstate: failure.sqlstate,
-        reason: failure.reason,
-    };
+pub fn hold(client: &mut SpiClient<'_>, number: &str, hash: &str, held: BlockFailure) {
     let params: Vec<Param> = vec![
         number.into(),
         hash.into(),

@@ -8,9 +8,10 @@ pub mod hold;
 pub mod rules;
 
 use crate::apply::events_have_emitter;
+use crate::failure::BlockFailure;
 use crate::spi::{read, run, spi, value};
 use pgrx::spi::SpiClient;
-use rules::{Candidate, Held};
+use rules::Candidate;
 
 /// The candidate: the lowest block of the queue (noted or pending), at or below $1 if given,
 /// and what the rules need around it. A row at or below the applied tip is passed over: it was
@@ -128,7 +129,7 @@ pub fn candidate(client: &mut SpiClient<'_>, through: Option<&str>) -> Option<Qu
             reverted_row_before: text("reverted_row_before"),
             row_above: flag("row_above"),
             noted_here: flag("noted_here"),
-            held: text("held_sqlstate").map(|sqlstate| Held {
+            held: text("held_sqlstate").map(|sqlstate| BlockFailure {
                 vault: text("held_vault"),
                 nonce: spi(row.get_by_name::<i64, _>("held_nonce")),
                 event: text("held_event"),

@@ -6,6 +6,8 @@
 //! and *pending* (a row). The walk always looks at the lowest of them, the candidate; when it
 //! must wait, everything above it waits too (each is above it in number order).
 
+use crate::failure::BlockFailure;
+
 /// What the ledger says of the candidate and around it (one statement: `ledger::CANDIDATE`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Candidate {
@@ -32,43 +34,7 @@ pub struct Candidate {
     /// indexer's catch-up inserts events for many blocks and a row for the first only).
     pub noted_here: bool,
     /// It could not be applied (`evp.on_error = hold`), and why.
-    pub held: Option<Held>,
-}
-
-/// Why a block is held: the event that failed, if one did, its SQLSTATE and the reason.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Held {
-    pub vault: Option<String>,
-    pub nonce: Option<i64>,
-    pub event: Option<String>,
-    pub sqlstate: String,
-    pub reason: String,
-}
-
-impl Held {
-    /// "vault 0x1, event nonce 7 (BidPlaced): <reason> [23514]", or "<reason> [57014]" when no
-    /// event failed (a lock or statement timeout, say).
-    pub fn describe(&self) -> String {
-        match (&self.vault, self.nonce, &self.event) {
-            (Some(vault), Some(nonce), Some(event)) => format!(
-                "vault {vault}, event nonce {nonce} ({event}): {} [{}]",
-                self.reason, self.sqlstate
-            ),
-            _ => format!("{} [{}]", self.reason, self.sqlstate),
-        }
-    }
-
-    /// What fixes it: the call that tries again, and how to skip the event on purpose.
-    pub fn fix(&self) -> &'static str {
-        if self.event.is_some() {
-            "delete or correct the event in the events table and SELECT evp_catchup(); or skip it on purpose: \
-             BEGIN; SET LOCAL evp.on_error = 'skip'; SELECT evp_catchup(1); COMMIT (it is recorded in \
-             evp.failed_events)"
-        } else {
-            "once the cause is gone (a lock or statement timeout: the transaction that held the lock, or a \
-             longer timeout), SELECT evp_catchup()"
-        }
-    }
+    pub held: Option<BlockFailure>,
 }
 
 /// How strictly a row must follow the applied tip.
@@ -92,7 +58,7 @@ pub enum Verdict {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Wait {
     /// It is held: it could not be applied, and waits for `evp_catchup()`.
-    Held(Held),
+    Held(BlockFailure),
     /// For the replacement of this REVERTED row below it.
     Replacement(String),
     /// For its parent, which is not the applied tip.
@@ -298,7 +264,7 @@ mod tests {
 
     #[test]
     fn a_held_block_waits_in_every_mode_and_status_names_its_cause_and_fix() {
-        let held = Held {
+        let held = BlockFailure {
             vault: Some("0x1".into()),
             nonce: Some(7),
             event: Some("BidPlaced".into()),
@@ -321,10 +287,10 @@ mod tests {
             ),
             "{text}"
         );
-        let timeout = Held {
+        let timeout = BlockFailure {
             sqlstate: "55P03".into(),
             reason: "canceling statement due to lock timeout".into(),
-            ..Held::default()
+            ..BlockFailure::default()
         };
         assert_eq!(
             timeout.describe(),

@@ -40,27 +40,25 @@ impl<const L: usize> Uint<L> {
     }
 
     pub fn checked_add(self, other: Self) -> Option<Self> {
-        let mut out = [0; L];
-        let mut carry = false;
-        for (i, limb) in out.iter_mut().enumerate() {
-            let (s, c1) = self.0[i].overflowing_add(other.0[i]);
-            let (s, c2) = s.overflowing_add(u64::from(carry));
-            *limb = s;
-            carry = c1 || c2;
-        }
-        (!carry).then_some(Uint(out))
+        self.limbwise(other, u64::overflowing_add)
     }
 
     pub fn checked_sub(self, other: Self) -> Option<Self> {
+        self.limbwise(other, u64::overflowing_sub)
+    }
+
+    /// `op` limb by limb from the lowest, each carry (or borrow) into the next; `None` if one
+    /// is left over.
+    fn limbwise(self, other: Self, op: fn(u64, u64) -> (u64, bool)) -> Option<Self> {
         let mut out = [0; L];
-        let mut borrow = false;
+        let mut carry = false;
         for (i, limb) in out.iter_mut().enumerate() {
-            let (d, b1) = self.0[i].overflowing_sub(other.0[i]);
-            let (d, b2) = d.overflowing_sub(u64::from(borrow));
-            *limb = d;
-            borrow = b1 || b2;
+            let (v, c1) = op(self.0[i], other.0[i]);
+            let (v, c2) = op(v, u64::from(carry));
+            *limb = v;
+            carry = c1 || c2;
         }
-        (!borrow).then_some(Uint(out))
+        (!carry).then_some(Uint(out))
     }
 
     /// The full product, `L + M` limbs wide: it cannot overflow.

@@ -67,20 +67,21 @@ SELECT count(*) > 0 AS called_by_the_indexer FROM hostile.calls WHERE by_role = 
 SELECT what, by_role, count(*) FROM hostile.calls WHERE by_role <> 'regress_evp_indexer' GROUP BY 1, 2;
 
 -- In async mode and with evp.mode off the indexer's inserts only note the work; the owner's
--- evp_catchup() applies it.
+-- evp_catchup() applies it. (The Deposits' selector from the registry, as a psql variable.)
+SELECT selector AS deposit FROM evp_event_kinds() WHERE name = 'Deposit' \gset
 SET ROLE regress_evp_indexer;
 SET search_path = hostile, public;
 SET evp.mode = async;
 INSERT INTO events (transaction_hash, vault_address, block_number, block_hash, event_name, event_keys, event_data, event_nonce)
 VALUES ('0x1', '0x53811029cb6f16de3c7aca4d02757d71671d14b971f32053e7418eb9408cf8c', 601051, '0xb1051', 'Deposit',
-        ARRAY['0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2', '0xa'], ARRAY['0x1', '0x0', '0x1', '0x0', '0x1', '0x0'],
+        ARRAY[:'deposit', '0xa'], ARRAY['0x1', '0x0', '0x1', '0x0', '0x1', '0x0'],
         (SELECT count(*) + 1 FROM events WHERE vault_address = '0x53811029cb6f16de3c7aca4d02757d71671d14b971f32053e7418eb9408cf8c'::varchar));
 INSERT INTO starknet_blocks VALUES (601051, '0xb1051', '0x3b2265250c07a2f9eee7d8465ff0ed490c6bfe56b4c26914c11ab00250a35ec',
                                     1705550000, 'MINED');
 SET evp.mode = off;
 INSERT INTO events (transaction_hash, vault_address, block_number, block_hash, event_name, event_keys, event_data, event_nonce)
 VALUES ('0x2', '0x53811029cb6f16de3c7aca4d02757d71671d14b971f32053e7418eb9408cf8c', 601052, '0xb1052', 'Deposit',
-        ARRAY['0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2', '0xa'], ARRAY['0x1', '0x0', '0x2', '0x0', '0x2', '0x0'],
+        ARRAY[:'deposit', '0xa'], ARRAY['0x1', '0x0', '0x2', '0x0', '0x2', '0x0'],
         (SELECT count(*) + 1 FROM events WHERE vault_address = '0x53811029cb6f16de3c7aca4d02757d71671d14b971f32053e7418eb9408cf8c'::varchar));
 INSERT INTO starknet_blocks VALUES (601052, '0xb1052', '0xb1051', 1705550012, 'MINED');
 RESET evp.mode;
@@ -103,9 +104,14 @@ SELECT evp_consumer_create('reader');
 -- direct read of evp.changes (its policy) shows nothing.
 SET ROLE regress_evp_indexer;
 SELECT count(*) FROM evp_changes(0);
--- Nor may it set what decides for every session: the journal's horizon, the queue limit.
+-- Nor may it set what decides for every session: the journal's horizon, the queue limit, the
+-- feed's, and the worker's (the server's configuration sets those).
 SET evp.journal_horizon = 1;
 SET evp.notify_queue_limit = 1;
+SET evp.feed = off;
+SET evp.feed_retention = 1;
+SET evp.feed_max_lag = 1;
+SET evp.batch_size = 1;
 SELECT count(*) AS visible FROM evp.changes;
 RESET ROLE;
 -- The owner grants evp_catchup() to an operator role, here the indexer; it runs with the
