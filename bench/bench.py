@@ -36,12 +36,14 @@ SECTIONS = {
 # named here; a run at other sizes says so beside its figure.
 TARGETS = [
     ("dense sync", "dense fixture, sync", "≤ 2× the floor"),
-    ("dense catchup", "dense fixture, evp_catchup() after a load with evp.mode = off", "≥ 8,000 events/s"),
+    ("dense catchup", "dense fixture, evp_catchup() after a load with evp.mode = off",
+     "≥ 8,000 events/s"),
     ("feed", "dense fixture, sync: with the change feed vs without", "≤ 1.25×"),
     ("chain sync", "bench chain, sync", "≤ 1.75× the floor"),
     ("chain p99", "bench chain, sync: p99 per block", "≤ 10 ms"),
     ("empty spec", "3,000 empty blocks, SPEC style", "≤ 1.25× the floor"),
-    ("empty indexer", "3,000 empty blocks, the Pitch Lake indexer's (row + StartBlock)", "≤ 1.25× the floor"),
+    ("empty indexer", "3,000 empty blocks, the Pitch Lake indexer's (row + StartBlock)",
+     "≤ 1.25× the floor"),
     *[(f"history {o}", f"evp_catchup() of a 60,000-block history, {o}", "≤ 1.5× its bulk insert")
       for o in wl.HISTORY_ORDERS],
     *[(f"linear {o}", f"evp_catchup() per block, {o}: 60,000 blocks vs 6,000", "≤ 1.2×") for o in wl.HISTORY_ORDERS],
@@ -505,7 +507,7 @@ def write_markdown(b, sections):
         for key, workload, target in TARGETS:
             value, status = b.results.get(key, ("", "not run"))
             out.write(f"| {workload} | {target} | {value} | {status} |\n")
-        out.write("\nSee the README (Benchmarks) for what profiling found and what remains.\n")
+        out.write("\nSee docs/performance.md for what profiling found and what remains.\n")
 
 
 def main():

@@ -1,26 +1,37 @@
-"""Synthetic Pitch Lake chains in the indexer's format, for the benchmarks.
+"""Synthetic Pitch Lake chains, and how the indexer writes a block, for the benchmarks
+(bench.py, workloads.py) and the tests (faults.sh, linear.sh, soak.sh through soak_chain.py).
 
 Each vault lives through `rounds` rounds: every LP deposits, the auction starts, a tenth of
 the LPs queue half their liquidity, bidders bid, the auction ends, some buyers mint and take
 refunds, the round settles and the next one is deployed. Round events use the forwarded
 layout (emitted by the vault). The "now" balances the events carry follow a simple model
 that keeps every transition valid (queued <= starting liquidity, payout within what is left).
+
+A block is (number, hash, parent hash, timestamp, events). Run as a program, this writes a
+chain as the SQL an indexer sends (`python3 bench/chain.py --help`).
 """
 
+import argparse
+import os
 import random
 
-SELECTOR = {
-    "Deposit": "0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2",
-    "WithdrawalQueued": "0x36a0768f9b1cc8742e7726e951a13aec0f1ee9461c6be53a80378c49299c5fb",
-    "OptionRoundDeployed": "0xd659a517d721168cbed4f7cb1abb424037bf0f34a8a22948c502429045b312",
-    "AuctionStarted": "0x26a7d477600536be46a48d46dcdebf5d8c5703c5e16f6bfad368996adea83f3",
-    "AuctionEnded": "0x369d2b1c46f2b24795aafc23c97301b1f924966a1b4fdaad2473cf4d9df23ca",
-    "OptionRoundSettled": "0x9fadeca7092d377c750978a256f85278e6f70781e5c879baa766ca6a4db079",
-    "BidPlaced": "0x284319dd93fe6054ee43527bfdc6c222e6b0cafdcbd3ef60c9190c70bb1d638",
-    "OptionsMinted": "0x1f66c9480f0238b7c61817f7e724aa3f313dac819d40d5b48a968ef27847f54",
-    "UnusedBidsRefunded": "0x1678c5f70bd63f9239387cb96dd9fa4d6a9817a3089a0b97513f63120f92792",
-    "ContractDeployed": "0x26b160f10156dea0639bec90696772c640b9706a47f5b8c52ea1abe5858b34d",
-}
+# The registry of event kinds (src/decode/kind.rs) as tests/event_kinds.tsv copies it for tools
+# outside Rust. Read here, the one module that the benchmarks and the tests' Python both import.
+KINDS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "event_kinds.tsv")
+
+
+def event_kinds(path=KINDS_FILE):
+    """{name: (selector, round_event)} of every kind the extension knows."""
+    kinds = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                name, selector, round_event = line.rstrip("\n").split("\t")
+                kinds[name] = (selector, round_event == "true")
+    return kinds
+
+
+SELECTOR = {name: selector for name, (selector, _) in event_kinds().items()}
 
 
 def felt(v):
@@ -150,3 +161,107 @@ def scale_chain(lps):
     add([forwarded(v, 1, "AuctionEnded", [], u256(1000) + u256(10**9) + u256(0) + ["0x0"])])
     add([forwarded(v, 1, "OptionRoundSettled", [], u256(1) + u256(10**6))])
     return blocks
+
+
+def history(n, every=100, first=1000):
+    """A long history: one vault deployed in its first block, a Deposit every `every` blocks
+    (1 %), every other block empty."""
+    v = Vault(0, 1, random.Random(1))
+    lp, balance, blocks = v.lps[0], 0, []
+    for b in range(first, first + n):
+        events = []
+        if b == first:
+            events = vault_life(v, 0, 0, 0, v.rng)[0]
+        elif (b - first) % every == 0:
+            balance += 10**18
+            events = [v.event("Deposit", [lp], u256(10**18) + u256(balance) + u256(balance))]
+        blocks.append((b, hex(b * 7919), hex((b - 1) * 7919), 1700000000 + 12 * b, events))
+    return blocks
+
+
+# A block as the indexer writes it (SPEC 1): its events, then its row. As rows (for COPY and
+# parameters) and as SQL text.
+EVENT_COLUMNS = ("event_nonce, block_number, block_hash, vault_address, event_name, event_keys, event_data, "
+                 "transaction_hash")
+
+
+def event_rows(block):
+    number, h, _, _, events = block
+    return [(e.nonce, number, h, e.vault, e.name, e.keys, e.data, "0x1") for e in events]
+
+
+def block_row(block):
+    number, h, parent, ts, _ = block
+    return (number, h, parent, ts, "MINED")
+
+
+def literal(s):
+    """A SQL string literal."""
+    return "'" + s.replace("'", "''") + "'"
+
+
+def array(items):
+    """A SQL literal of a text array."""
+    return literal("{" + ",".join(items) + "}")
+
+
+def values(rows):
+    return ",\n".join("(" + ", ".join(str(v) if isinstance(v, int) else array(v) if isinstance(v, list) else literal(v)
+                                      for v in r) + ")" for r in rows)
+
+
+def events_sql(blocks):
+    """One INSERT of the events of `blocks` (nothing if they have none)."""
+    rows = [r for b in blocks for r in event_rows(b)]
+    return f"INSERT INTO events ({EVENT_COLUMNS}) VALUES\n{values(rows)};\n" if rows else ""
+
+
+def rows_sql(blocks):
+    """One INSERT of the rows of `blocks`."""
+    return f"INSERT INTO starknet_blocks VALUES {values(block_row(b) for b in blocks)};\n"
+
+
+def block_sql(block):
+    """The block's transaction: its events, then its row."""
+    return "BEGIN;\n" + events_sql([block]) + rows_sql([block]) + "COMMIT;\n"
+
+
+# The orders a chain can be written in: each block's transaction, or every statement on its own
+# (evp.mode = off loads) with the events of all blocks first, their rows first, or `batch`
+# blocks' events then their rows, and so on.
+ORDERS = {
+    "blocks": lambda blocks, batch: map(block_sql, blocks),
+    "events-first": lambda blocks, batch: [events_sql(blocks), rows_sql(blocks)],
+    "rows-first": lambda blocks, batch: [rows_sql(blocks), events_sql(blocks)],
+    "interleaved": lambda blocks, batch: [events_sql(blocks[i:i + batch]) + rows_sql(blocks[i:i + batch])
+                                          for i in range(0, len(blocks), batch)],
+}
+
+
+def main():
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("--order", choices=ORDERS, default="blocks", help="how to write it (default: a transaction a block)")
+    out.add_argument("--batch", type=int, default=100, help="blocks a step of the interleaved order")
+    out.add_argument("--split", metavar="DIR", help="one file a block's transaction in DIR (00000.sql, ...), not stdout")
+    ap = argparse.ArgumentParser(description="Writes a synthetic chain as the SQL an indexer sends.")
+    kind = ap.add_subparsers(dest="chain", required=True)
+    bench = kind.add_parser("bench", parents=[out], help="vaults living through rounds (chain())")
+    for name in ("vaults", "lps", "rounds", "bidders", "bids"):
+        bench.add_argument(name, type=int)
+    kind.add_parser("scale", parents=[out], help="one vault's LP-wide transitions (scale_chain())").add_argument("lps", type=int)
+    kind.add_parser("history", parents=[out], help="a long, mostly empty history (history())").add_argument("blocks", type=int)
+    a = ap.parse_args()
+    blocks = {"bench": lambda: chain(a.vaults, a.lps, a.rounds, a.bidders, a.bids),
+              "scale": lambda: scale_chain(a.lps), "history": lambda: history(a.blocks)}[a.chain]()
+    if not a.split:
+        for text in ORDERS[a.order](blocks, a.batch):
+            print(text, end="")
+        return
+    os.makedirs(a.split, exist_ok=True)
+    for i, b in enumerate(blocks):
+        with open(os.path.join(a.split, f"{i:05d}.sql"), "w") as f:
+            f.write(block_sql(b))
+
+
+if __name__ == "__main__":
+    main()

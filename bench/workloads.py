@@ -6,35 +6,21 @@ A transaction is a list of statements; a statement is SQL text (run as it is, in
 trip) or (sql, rows): a COPY fed the rows, or one execution of the SQL per row."""
 
 import os
-import random
 import re
 
-from psycopg import sql
-
 import chain as gen
+from chain import EVENT_COLUMNS, block_row, event_rows, history  # noqa: F401 (bench.py reads them here)
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
 INDEXER_SCHEMA = os.path.join(FIXTURES, "event-logger", "setup.sql")
 DENSE_CHAIN = os.path.join(FIXTURES, "dense", "chain.sql")
 
-EVENT_COLUMNS = ("event_nonce, block_number, block_hash, vault_address, event_name, event_keys, event_data, "
-                 "transaction_hash")
 EVENT_SQL = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 BLOCK_SQL = "INSERT INTO starknet_blocks VALUES (%s, %s, %s, %s, %s)"
 STARTBLOCK_SQL = ("INSERT INTO driver_events (sequence_index, type, block_hash, timestamp) "
                   "VALUES (nextval('driver_events_sequence'), 'StartBlock', %s, now())")
 COPY_EVENTS = f"COPY events ({EVENT_COLUMNS}) FROM STDIN"
 COPY_BLOCKS = "COPY starknet_blocks FROM STDIN"
-
-
-def event_rows(block):
-    number, h, _, _, events = block
-    return [(e.nonce, number, h, e.vault, e.name, e.keys, e.data, "0x1") for e in events]
-
-
-def block_row(block):
-    number, h, parent, ts, _ = block
-    return (number, h, parent, ts, "MINED")
 
 
 def block_transactions(blocks):
@@ -66,39 +52,11 @@ def small_chain():
     return gen.chain(vaults=3, lps=5, rounds=48, bidders=3, bids_per_bidder=2)
 
 
-def history(n, every=100, first=1000):
-    """A long history: one vault deployed in its first block, a Deposit every `every` blocks
-    (1 %), every other block empty."""
-    v = gen.Vault(0, 1, random.Random(1))
-    lp, balance, blocks = v.lps[0], 0, []
-    for b in range(first, first + n):
-        events = []
-        if b == first:
-            events = gen.vault_life(v, 0, 0, 0, v.rng)[0]
-        elif (b - first) % every == 0:
-            balance += 10**18
-            events = [v.event("Deposit", [lp], gen.u256(10**18) + gen.u256(balance) + gen.u256(balance))]
-        blocks.append((b, hex(b * 7919), hex((b - 1) * 7919), 1700000000 + 12 * b, events))
-    return blocks
-
-
-def _values(rows):
-    return sql.SQL(", ").join(sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Literal, r))) for r in rows)
-
-
 def _interleaved(blocks, batch):
     """Per block its events (one INSERT), then its row; `batch` blocks a transaction, sent as
     one text so that the load is not a round trip per statement."""
-    transactions = []
-    for i in range(0, len(blocks), batch):
-        statements = []
-        for b in blocks[i:i + batch]:
-            if b[4]:
-                statements.append(sql.SQL("INSERT INTO events ({}) VALUES {};").format(sql.SQL(EVENT_COLUMNS),
-                                                                                       _values(event_rows(b))))
-            statements.append(sql.SQL("INSERT INTO starknet_blocks VALUES {};").format(_values([block_row(b)])))
-        transactions.append([sql.SQL("\n").join(statements).as_string(None)])
-    return transactions
+    return [["".join(gen.events_sql([b]) + gen.rows_sql([b]) for b in blocks[i:i + batch])]
+            for i in range(0, len(blocks), batch)]
 
 
 # The orders a history reaches the input tables in, each with what it is.

@@ -130,11 +130,13 @@ CONF
     log "cluster running: PGHOST=$PGHOST PGPORT=$PGPORT (log $CLUSTER_DIR/server.log)"
 }
 
-# A throwaway cluster with the library preloaded and its worker in database $2, on port $1.
-start_preloaded_cluster() { # port, database
+# A throwaway cluster with the library preloaded and its worker in database $2, on port $1; the
+# arguments after are more lines of its configuration.
+start_preloaded_cluster() { # port, database, [configuration line…]
     EVP_PORT=$1 EVP_EXTRA_CONF="shared_preload_libraries = 'event_processor'
 evp.database = '$2'
-evp.naptime = 200" start_cluster
+evp.naptime = 200
+$(printf '%s\n' "${@:3}")" start_cluster
 }
 
 stop_cluster() {
@@ -157,4 +159,50 @@ settled() { # seconds, [database]
         sleep 0.1
     done
     return 1
+}
+# The tests' own folder, for the helpers below (wherever the script that sources this file runs).
+EVP_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests" && pwd)
+# An integration test's start: status 0, here (tests/integration), fixtures (tests/fixtures), and
+# `fail MESSAGE`, which prints "FAIL NAME: MESSAGE" and sets status to 1.
+integration_test() { # name
+    TEST_NAME=$1 status=0 here=$EVP_TESTS/integration fixtures=$EVP_TESTS/fixtures
+}
+fail() { echo "FAIL ${TEST_NAME:-test}: $*"; status=1; }
+# A fresh database $1 (dropped first, its sessions ended) with the input tables of file $2
+# (default: those CREATE EXTENSION creates, without from_address) and the extension.
+fresh_db() { # database, [input tables file]
+    q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" \
+      -c "CREATE DATABASE $1"
+    q -d "$1" ${2:+-f "$2"} -c "CREATE EXTENSION event_processor"
+}
+# Compares the state and history of database $1 with tests/fixtures/$2's expected.json and
+# expected_history.json (tests/integration/compare_fixture.sql). Prints the differences (40 at
+# most, then "mismatches: N"), and fails, if there is one.
+compare_fixture() { # database, fixture
+    local out
+    out=$(q -At -d "$1" -v expected="$EVP_TESTS/fixtures/$2/expected.json" \
+            -v history="$EVP_TESTS/fixtures/$2/expected_history.json" -f "$EVP_TESTS/integration/compare_fixture.sql")
+    grep -q "^mismatches: 0$" <<<"$out" && return 0
+    echo "$out"
+    return 1
+}
+# A consumer of the change feed (tests/integration/feed_consumer.py) in the background, its copy
+# of the tables in directory $3: `follow` with a named consumer, `read` without one (a standby).
+# consumer_stop stops it, from any shell.
+consumer_start() { # follow | read, database, directory, seed
+    mkdir -p "$3"
+    rm -f "$3/stop" "$3/status"
+    { if python3 "$EVP_TESTS/integration/feed_consumer.py" "$@" >"$3/out" 2>&1; then echo 0; else echo $?; fi >"$3/status.new"
+      mv "$3/status.new" "$3/status"; } &
+}
+# Stops the consumer of directory $2 and checks its copy against the tables of database $1.
+# Prints what it read and how its copy compares; fails, saying why, if it failed or its copy
+# differs.
+consumer_stop() { # database, directory
+    local fed
+    touch "$2/stop"
+    for _ in $(seq 6000); do [ -e "$2/status" ] && break; sleep 0.1; done
+    [ "$(cat "$2/status" 2>/dev/null)" = 0 ] || { echo "the feed's consumer failed: $(tail -3 "$2/out")"; return 1; }
+    fed=$(python3 "$EVP_TESTS/integration/feed_consumer.py" check "$1" "$2") || { echo "the feed's copy: $fed"; return 1; }
+    echo "read $(cat "$2/out"); its $fed"
 }

@@ -14,12 +14,10 @@ fi
 EVP_PORT=${EVP_PORT:-54339} start_cluster
 log "server: $(q -At -c "SELECT version()" | cut -d, -f1); extension library from $(q -At -c \
     "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'")"
-q -c "CREATE DATABASE demo"
-export PGDATABASE=demo
 # The indexer's tables with the optional from_address column: the sample chain's round events
 # are emitted by the round contracts (direct layout).
-q -f tests/fixtures/input_tables_with_from_address.sql
-q -c "CREATE EXTENSION event_processor"
+fresh_db demo tests/fixtures/input_tables_with_from_address.sql
+export PGDATABASE=demo
 
 log "tables of the extension (the indexer's input tables stay the indexer's)"
 q -c "SELECT n.nspname AS schema, c.relname AS table,
@@ -76,14 +74,12 @@ q -c "$vaults"
 q -c "SELECT max(block_number) AS applied_tip FROM evp.applied_blocks"
 
 log "a malformed event is rejected with a readable error"
-q -c "SELECT evp_decode_event('Deposit', ARRAY['0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2', '0x1'],
-                              ARRAY['0x5g', '0x0', '0x5', '0x0', '0x5', '0x0'])" 2>&1 || true
+q -c "SELECT evp_decode_event(name, ARRAY[selector, '0x1'], ARRAY['0x5g', '0x0', '0x5', '0x0', '0x5', '0x0'])
+        FROM evp_event_kinds() WHERE name = 'Deposit'" 2>&1 || true
 log "a chain written the way the Pitch Lake indexer writes (tests/fixtures/event-logger): its own
     schema first, then CREATE EXTENSION; deployment blocks without a row, a StartBlock notice per
     block, two reorgs as REVERTED rows whose numbers the new fork inserts again"
-q -c "CREATE DATABASE demo_indexer"
-q -d demo_indexer -f tests/fixtures/event-logger/setup.sql
-q -d demo_indexer -c "CREATE EXTENSION event_processor"
+fresh_db demo_indexer tests/fixtures/event-logger/setup.sql
 q -d demo_indexer -f tests/fixtures/event-logger/chain.sql >/dev/null
 echo "the deployment block has no row: applied at its own number, dates from start_date − round_transition_period:"
 q -d demo_indexer -c "SELECT $(a v.address) AS vault, v.deployment_date, r.start_date AS round_1_start,

@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
-# Monitoring (README, Monitoring): Debian's prometheus-postgres-exporter, with
+# Monitoring (docs/operating.md, Monitoring): Debian's prometheus-postgres-exporter, with
 # monitoring/postgres_exporter.yml, against a cluster whose worker applies a chain with reorgs
 # (the forwarded-reorgs fixture) and then holds a block with an event that does not decode,
 # while a consumer of the feed never acknowledges. The exporter connects as a role that is no
 # superuser and was granted nothing. Its /metrics must carry every evp_ metric with the
-# database's value, and the README's alerts, at their thresholds, must fire for the held block
+# database's value, and the documented alerts, at their thresholds, must fire for the held block
 # and the stalled consumer and for nothing else.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/common.sh"
-status=0
-fail() { echo "FAIL exporter: $*"; status=1; }
+source "$(dirname "$0")/../../scripts/common.sh"
+integration_test exporter
 
 start_preloaded_cluster 54364 evp_exporter
 createdb evp_exporter
@@ -22,9 +20,8 @@ settled 60 || fail "the worker did not apply the chain"
 # One more block, whose Deposit has one data felt of six: held (evp.on_error = hold).
 PGOPTIONS="-c client_min_messages=error" q -c "INSERT INTO events (event_nonce, block_number, block_hash, vault_address, event_name, event_keys, event_data,
                          transaction_hash)
-      SELECT last_nonce + 1, 606532, '0xbad', vault_address, 'Deposit',
-             '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xabc}', '{0x1}', '0xbad1'
-        FROM evp.vault_progress ORDER BY vault_address LIMIT 1" \
+      SELECT last_nonce + 1, 606532, '0xbad', vault_address, k.name, ARRAY[k.selector, '0xabc'], '{0x1}', '0xbad1'
+        FROM evp.vault_progress, evp_event_kinds() k WHERE k.name = 'Deposit' ORDER BY vault_address LIMIT 1" \
   -c "INSERT INTO starknet_blocks VALUES (606532, '0xbad', (SELECT block_hash FROM starknet_blocks WHERE block_number = 606531),
                                          (SELECT timestamp + 12 FROM starknet_blocks WHERE block_number = 606531), 'MINED')"
 for _ in $(seq 100); do [ "$(q -At -c "SELECT held_blocks FROM evp_status")" = 1 ] && break; sleep 0.1; done

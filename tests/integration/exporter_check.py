@@ -1,7 +1,7 @@
 """Scrapes the exporter (argument: its /metrics URL) and checks it against what the database
 says (stdin: "metric value" lines, the metric with its labels), and for the worker's state
-(evp_worker_info{state}). Then evaluates the README's
-alerts (Monitoring) on the scrape: exactly EvpHeldBlocks and EvpConsumerLag must fire.
+(evp_worker_info{state}). Then evaluates the alerts of docs/operating.md
+(Monitoring) on the scrape: exactly EvpHeldBlocks and EvpConsumerLag must fire.
 Prints what it checked, or the problems; exits 1 on a problem."""
 
 import re
@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-# The README's alerts: name, metric, threshold (fires above it).
+# The alerts of docs/operating.md (Monitoring): name, metric, threshold (fires above it).
 ALERTS = [
     ("EvpLagging", "evp_lag_blocks", 20),
     ("EvpHeldBlocks", "evp_held_blocks", 0),

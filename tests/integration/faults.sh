@@ -9,21 +9,21 @@
 # default) a timeout commits the indexer's transaction and holds the block instead. EVP_FAULT_LPS sizes the large
 # chain (20,000 LPs).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/common.sh"
-status=0
-fail() { echo "FAIL faults: $*"; status=1; }
+source "$(dirname "$0")/../../scripts/common.sh"
+integration_test faults
 
 start_preloaded_cluster 54351 evp_async
+# The chains, a file a block (bench/chain.py): three vaults through six rounds, and one vault
+# with its LPs and their LP-wide transitions, each a block of its own.
 chains=$CLUSTER_DIR/chains
-read -r started ended settled < <(python3 "$here/fault_chains.py" "$chains" "${EVP_FAULT_LPS:-20000}")
+python3 "$here/../../bench/chain.py" bench 3 20 6 4 2 --split "$chains/small"
+python3 "$here/../../bench/chain.py" scale "${EVP_FAULT_LPS:-20000}" --split "$chains/large"
 small=("$chains"/small/*.sql)
 large=("$chains"/large/*.sql)
+wide() { grep -l "'$1'" "${large[@]}"; } # the large chain's file of transition $1
+started=$(wide AuctionStarted) ended=$(wide AuctionEnded) settled=$(wide OptionRoundSettled)
 
-fresh() { # database
-    q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
-    q -d "$1" -f "$here/../fixtures/input_tables_with_from_address.sql" -c "CREATE EXTENSION event_processor"
-}
+fresh() { fresh_db "$1" "$fixtures/input_tables_with_from_address.sql"; }
 insert() { # database, block files…: one session, in order
     local db=$1; shift
     cat "$@" | q -d "$db" >/dev/null
@@ -55,8 +55,7 @@ running() { # pid of a child not yet waited for
 }
 concurrent() { # database, mode, sessions (two | meddled)
     local label rounds=0 feed=$CLUSTER_DIR/feed_$1_$2_$3 fed
-    mkdir -p "$feed"
-    python3 "$here/feed_consumer.py" follow "$1" "$feed" 7 >"$feed/out" 2>&1 & consumer=$!
+    consumer_start follow "$1" "$feed" 7
     PGOPTIONS="-c evp.mode=$2" insert "$1" "${small[0]}"
     if [ "$3" = two ]; then
         PGOPTIONS="-c evp.mode=$2" insert "$1" "${even[@]}" & a=$!
@@ -74,12 +73,10 @@ concurrent() { # database, mode, sessions (two | meddled)
     wait "$a" && wait "$b" || fail "$2, $label: an indexer session failed"
     settled 120 "$1" || fail "$2, $label: blocks still pending"
     expect_digest "$1" "$clean_small" "$2, $label: ${#small[@]} blocks equal a clean run"
-    touch "$feed/stop"
-    wait "$consumer" || fail "$2, $label: the feed's consumer failed: $(tail -2 "$feed/out")"
-    if fed=$(python3 "$here/feed_consumer.py" check "$1" "$feed"); then
-        echo "ok faults: $2, $label: a consumer of the change feed polling between their commits read $(cat "$feed/out"); its $fed"
+    if fed=$(consumer_stop "$1" "$feed"); then
+        echo "ok faults: $2, $label: a consumer of the change feed polling between their commits $fed"
     else
-        fail "$2, $label: the feed's copy: $fed"
+        fail "$2, $label: $fed"
     fi
 }
 fresh evp_sync && concurrent evp_sync sync two

@@ -4,17 +4,13 @@
 # under evp.on_error = abort without changing anything, recorded under skip, and held under
 # hold (the default) with the indexer's rows kept, until it is fixed.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/common.sh"
-fixtures=$here/../fixtures
-status=0
+source "$(dirname "$0")/../../scripts/common.sh"
+integration_test fixtures
 
 # Loads a chain into a fresh database and compares the state with the fixture.
 check_chain() { # name, [file creating the input tables]
     local name=$1 db=evp_fx_${1//-/_}
-    dropdb --if-exists "$db" && createdb "$db"
-    [ -n "${2:-}" ] && q -d "$db" -f "$2"
-    q -d "$db" -c "CREATE EXTENSION event_processor"
+    fresh_db "$db" "${2:-}"
     if ! q -d "$db" -f "$fixtures/$name/chain.sql" >/dev/null 2>"$PGHOST/$name.err"; then
         echo "FAIL fixture $name: chain.sql failed"; cat "$PGHOST/$name.err"; status=1; return
     fi
@@ -24,14 +20,7 @@ check_chain() { # name, [file creating the input tables]
 }
 
 compare() { # db, fixture, label
-    local out
-    out=$(q -d "$1" -v expected="$fixtures/$2/expected.json" -v history="$fixtures/$2/expected_history.json" \
-            -f "$here/compare_fixture.sql")
-    if grep -q "mismatches: 0" <<<"$out"; then
-        echo "ok $3: state and history equal expected.json"
-    else
-        echo "FAIL $3:"; echo "$out"; status=1
-    fi
+    if compare_fixture "$1" "$2"; then echo "ok $3: state and history equal expected.json"; else fail "$3"; fi
 }
 
 check_chain direct "$fixtures/input_tables_with_from_address.sql"

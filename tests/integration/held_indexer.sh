@@ -2,26 +2,18 @@
 # Nothing the indexer writes is lost (SPEC 7.3; evp.on_error = hold, the default), in the Pitch
 # Lake indexer's style: the event-logger chain in the plugin's restart shape (plugin_restart.py),
 # with a lock timeout on one block T (sync mode: another session holds the extension's lock)
-# and an event that does not decode in a later block K (held_chain.py), in sync and in async
-# mode. No indexer transaction fails; every row it wrote is there; the state is exact up to
+# and an event that does not decode in a later block K (plugin_restart.py held), in sync and in
+# async mode. No indexer transaction fails; every row it wrote is there; the state is exact up to
 # the held block (the digest of the chain before K); once the bad event is deleted,
 # evp_catchup() ends in the chain's expected state and history.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/common.sh"
-fixtures=$here/../fixtures
-status=0
-fail() { echo "FAIL held_indexer: $*"; status=1; }
+source "$(dirname "$0")/../../scripts/common.sh"
+integration_test held_indexer
 
 start_preloaded_cluster 54359 evp_held
 work=$CLUSTER_DIR/held
-mkdir -p "$work"
-python3 "$here/plugin_restart.py" "$fixtures/event-logger/chain.sql" AuctionStarted whole >"$work/restart.sql" 2>/dev/null
-read -r t k < <(python3 "$here/held_chain.py" "$work/restart.sql" "$work")
-fresh() { # database
-    q -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
-    q -d "$1" -f "$fixtures/event-logger/setup.sql" -c "CREATE EXTENSION event_processor"
-}
+read -r t k < <(python3 "$here/plugin_restart.py" held "$fixtures/event-logger/chain.sql" "$work")
+fresh() { fresh_db "$1" "$fixtures/event-logger/setup.sql"; }
 counts() { q -d "$1" -At -F ' ' -c "SELECT (SELECT count(*) FROM starknet_blocks), (SELECT count(*) FROM events)"; }
 
 # The references: the chain before K, applied; every row of the chain without the faults.
@@ -61,9 +53,7 @@ for mode in sync async; do
     [ "$(digest evp_held)" = "$before_k" ] || fail "$mode: the state is not that of the chain before block $k"
     q -d evp_held -c "DELETE FROM events WHERE transaction_hash = '0xbad'" -c "SELECT evp_catchup()" >/dev/null
     settled 30 evp_held || fail "$mode: blocks still pending after the fix"
-    out=$(q -d evp_held -v expected="$fixtures/event-logger/expected.json" \
-            -v history="$fixtures/event-logger/expected_history.json" -f "$here/compare_fixture.sql")
-    grep -q "mismatches: 0" <<<"$out" || { fail "$mode: after the fix, the state differs from expected.json"; echo "$out" | head; }
+    compare_fixture evp_held event-logger || fail "$mode: after the fix, the state differs from expected.json"
     echo "ok held_indexer ($mode): every transaction committed ($rows block rows, $((events + 1)) events kept);" \
          "$([ "$mode" = sync ] && echo "block $t held for a lock timeout, then ")block $k held for its bad event," \
          "the state that of the chain before it; fixed, evp_catchup() ends in expected.json"

@@ -39,15 +39,14 @@ SQL
 # The restored database still applies blocks: the triggers came back with the input tables.
 # Block 690398 deposits into the fixture's vault; both databases must end equal.
 read -r -d '' block <<'SQL' || true
-INSERT INTO events VALUES (76, 690398, '0x1', '0x299102f0b6031c4c75c5ab971e40e122d32845f108f4951e399e73fbfde851b', 'Deposit',
-  '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xabc}', '{0x5,0x0,0x5,0x0,0x1,0x1}', '0x2');
+INSERT INTO events SELECT 76, 690398, '0x1', '0x299102f0b6031c4c75c5ab971e40e122d32845f108f4951e399e73fbfde851b', name,
+  ARRAY[selector, '0xabc'], '{0x5,0x0,0x5,0x0,0x1,0x1}', '0x2' FROM evp_event_kinds() WHERE name = 'Deposit';
 INSERT INTO starknet_blocks VALUES (690398, '0x1', '0x0', 1703607751, 'MINED');
 SQL
 
 # The source: a database with state, its dump, its state before and after one more block.
 source_side() {
-    dropdb --if-exists evp_dump_src && createdb evp_dump_src
-    q -d evp_dump_src -c "CREATE EXTENSION event_processor"
+    fresh_db evp_dump_src
     # A short horizon, so that part of the journal is pruned and the watermark travels too.
     q -d evp_dump_src -c "SELECT evp_consumer_create('reader')" >/dev/null
     PGOPTIONS="-c evp.journal_horizon=20" q -d evp_dump_src -f "$here/../fixtures/bad-input/chain.sql" >/dev/null
@@ -78,8 +77,8 @@ fi
 
 dropdb --if-exists evp_dump_dst && createdb evp_dump_dst
 # A clean restore: no "already exists", no duplicate history, exit status 0. Into 18, through
-# the script of the dump less Debian 15's pg_attver column options, which 18 refuses (README,
-# Backup and restore), run as pg_restore would.
+# the script of the dump less Debian 15's pg_attver column options, which 18 refuses
+# (docs/operating.md, Backup and restore), run as pg_restore would.
 if [ "$PG_MAJOR" = 15 ]; then
     restore() { pg_restore --exit-on-error -d evp_dump_dst "$work/evp.dump"; }
 else

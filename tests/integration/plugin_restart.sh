@@ -6,11 +6,8 @@
 # no transaction failing, nothing held, and the copies recorded in evp.event_copies; also when
 # a later reorg of the fixture reverts H (the copies across a reorg).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/common.sh"
-fixtures=$here/../fixtures
-status=0
-fail() { echo "FAIL plugin_restart: $*"; status=1; }
+source "$(dirname "$0")/../../scripts/common.sh"
+integration_test plugin_restart
 
 start_preloaded_cluster 54355 evp_restart
 work=$CLUSTER_DIR/restart
@@ -30,17 +27,14 @@ for mode in sync async; do
         copies=$(sed -n 's/^block [0-9]*: \([0-9]*\) of .*/\1/p' <<<"$shape")
         # A block that a reorg reverts later may be reverted before the worker applies it.
         if [ "$mode" = async ] && [ "$variant" = reorged ]; then copies="\($copies\|0\)"; fi
-        q -c "DROP DATABASE IF EXISTS evp_restart WITH (FORCE)" -c "CREATE DATABASE evp_restart"
-        q -d evp_restart -f "$fixtures/event-logger/setup.sql" -c "CREATE EXTENSION event_processor"
+        fresh_db evp_restart "$fixtures/event-logger/setup.sql"
         if ! PGOPTIONS="-c evp.mode=$mode" q -d evp_restart -f "$chain" >/dev/null 2>"$work/err"; then
             fail "$label: the indexer's stream failed: $(head -3 "$work/err")"; continue
         fi
         settled 60 evp_restart || fail "$label: blocks still pending"
         got=$(q -d evp_restart -At -F ' ' -c "SELECT (SELECT count(*) FROM evp.event_copies), (SELECT count(*) FROM evp.held_blocks)")
         grep -qx "$copies 0" <<<"$got" || fail "$label: copies recorded and blocks held: $got, expected $copies 0"
-        out=$(q -d evp_restart -v expected="$fixtures/event-logger/expected.json" \
-                -v history="$fixtures/event-logger/expected_history.json" -f "$here/compare_fixture.sql")
-        grep -q "mismatches: 0" <<<"$out" || { fail "$label: state or history differs from expected.json"; echo "$out" | head -20; }
+        compare_fixture evp_restart event-logger || fail "$label: state or history differs from expected.json"
         runs=$((runs + 1))
     done
 done

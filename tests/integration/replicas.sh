@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replicas (README, Replicas), on three clusters: a primary with the library preloaded, a
+# Replicas (docs/operating.md), on three clusters: a primary with the library preloaded, a
 # streaming hot standby of it, and a plain subscriber of its output tables.
 # - While the primary applies a chain with reorgs, the standby serves the same state (equal
 #   digests) and its evp_status() says it is a standby.
@@ -10,16 +10,10 @@
 # - A failover with blocks pending: the primary stopped -m immediate, the standby promoted;
 #   the worker on the promoted node applies them, and the state equals the chain's expected.json.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/common.sh"
-fixtures=$here/../fixtures
-status=0
-fail() { echo "FAIL replicas: $*"; status=1; }
+source "$(dirname "$0")/../../scripts/common.sh"
+integration_test replicas
 
-EVP_PORT=54361 EVP_EXTRA_CONF="shared_preload_libraries = 'event_processor'
-evp.database = 'evp_rep'
-evp.naptime = 200
-wal_level = logical" start_cluster
+start_preloaded_cluster 54361 evp_rep "wal_level = logical"
 primary=$CLUSTER_DIR
 other_cluster() { # directory: a cluster of its own beside the primary
     mkdir -p "$1" && chown postgres: "$1" && chmod 700 "$1"
@@ -95,17 +89,13 @@ subscriber_equal() { # label
 # 1. A chain with reorgs, applied in sync mode on the primary, while a reader polls the change
 # feed on the standby (evp_changes(), without a named consumer: a standby is read-only).
 feed=$standby/feed
-mkdir -p "$feed"
-PGHOST=$standby PGPORT=54362 python3 "$here/feed_consumer.py" read evp_rep "$feed" 3 >"$feed/out" 2>&1 &
-reader=$!
+PGHOST=$standby PGPORT=54362 consumer_start read evp_rep "$feed" 3
 PGOPTIONS="-c evp.mode=sync" q -f "$fixtures/forwarded-reorgs/chain.sql" >/dev/null
 standby_caught_up || fail "the standby did not catch up within 30 s"
-touch "$feed/stop"
-wait "$reader" || fail "the feed's reader on the standby failed: $(tail -2 "$feed/out")"
-if fed=$(python3 "$here/feed_consumer.py" check evp_rep "$feed"); then
-    echo "ok replicas: a reader of the change feed on the standby read $(cat "$feed/out"); against the primary, its $fed"
+if fed=$(consumer_stop evp_rep "$feed"); then
+    echo "ok replicas: a reader of the change feed on the standby (its copy checked against the primary) $fed"
 else
-    fail "the feed's copy on the standby: $fed"
+    fail "the reader of the change feed on the standby: $fed"
 fi
 [ "$(on_standby -At -c "SELECT evp.state_digest()")" = "$(digest evp_rep)" ] \
     || fail "the standby's state differs from the primary's"
@@ -130,8 +120,6 @@ standby_caught_up || fail "the standby did not catch up before the failover"
 sudo -u postgres "$PG_BIN/pg_ctl" -D "$primary/data" -m immediate -w stop >/dev/null
 sudo -u postgres "$PG_BIN/pg_ctl" -D "$standby/data" -w promote >/dev/null
 PGHOST=$standby PGPORT=54362 settled 60 || fail "the promoted node's worker did not apply the pending blocks"
-out=$(on_standby -v expected="$fixtures/direct/expected.json" -v history="$fixtures/direct/expected_history.json" \
-        -f "$here/compare_fixture.sql")
-grep -q "mismatches: 0" <<<"$out" || { fail "after the failover: state differs from direct/expected.json"; echo "$out" | head; }
+PGHOST=$standby PGPORT=54362 compare_fixture evp_rep direct || fail "after the failover: state differs from direct/expected.json"
 echo "ok replicas: failover with $pending blocks pending (primary stopped -m immediate): the promoted node's worker applied them, state and history equal expected.json"
 exit $status

@@ -11,20 +11,17 @@
 # end equal to them; so must that of one following the same stream in sync mode. EVP_SOAK_ROUNDS
 # sets its length (300 rounds: 2,401 blocks); EVP_SOAK_SEED its reorgs.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/common.sh"
-status=0
+source "$(dirname "$0")/../../scripts/common.sh"
+integration_test soak
 
 soak() { # style: spec or indexer
     local style=$1
-    fail() { echo "FAIL soak ($style): $*"; status=1; }
+    TEST_NAME="soak ($style)"
     start_preloaded_cluster 54353 evp_soak
-    local tables=$here/../fixtures/input_tables_with_from_address.sql
-    [ "$style" = indexer ] && tables=$here/../fixtures/event-logger/setup.sql
-    for db in evp_soak evp_final; do
-        createdb "$db"
-        q -d "$db" -f "$tables" -c "CREATE EXTENSION event_processor"
-    done
+    local tables=$fixtures/input_tables_with_from_address.sql
+    [ "$style" = indexer ] && tables=$fixtures/event-logger/setup.sql
+    fresh_db evp_soak "$tables"
+    fresh_db evp_final "$tables"
     local work=$CLUSTER_DIR/soak
     local figures
     figures=$(python3 "$here/soak_chain.py" "$work" "${EVP_SOAK_ROUNDS:-300}" "${EVP_SOAK_SEED:-1}" "$style")
@@ -43,9 +40,7 @@ soak() { # style: spec or indexer
       done; echo "$queries" >"$work/queries" ) &
     querier=$!
 
-    mkdir -p "$work/feed"
-    python3 "$here/feed_consumer.py" follow evp_soak "$work/feed" "${EVP_SOAK_SEED:-1}" >"$work/feed/out" 2>&1 &
-    consumer=$!
+    consumer_start follow evp_soak "$work/feed" "${EVP_SOAK_SEED:-1}"
 
     started=$(date +%s)
     PGOPTIONS="-c evp.mode=async" timeout 900 psql -X -q -v ON_ERROR_STOP=1 -f "$work/soak.sql" >/dev/null \
@@ -53,9 +48,8 @@ soak() { # style: spec or indexer
     settled 300 || fail "blocks still pending after 300 s"
     elapsed=$(($(date +%s) - started))
     sleep 0.5
-    touch "$stop" "$work/feed/stop"
-    wait "$consumer" || fail "the feed's consumer failed: $(tail -3 "$work/feed/out")"
-    fed=$(python3 "$here/feed_consumer.py" check evp_soak "$work/feed") || fail "the feed's copy: $fed"
+    touch "$stop"
+    fed=$(consumer_stop evp_soak "$work/feed") || fail "$fed"
     wait "$listener" || true
     wait "$querier" || fail "a reader's query failed"
     unset PGDATABASE
@@ -73,7 +67,7 @@ soak() { # style: spec or indexer
                                        'or_update', (SELECT json_agg(x) FROM \"Option_Rounds\" x))" >"$work/state.json"
     checked=$(python3 "$here/soak_check.py" "$work/listened" "$work/state.json") || fail "what the reader got: $checked"
     [ $status = 0 ] && echo "ok soak ($style): $figures, applied by the worker in ${elapsed} s while $(cat "$work/queries") reader queries ran; $checked"
-    [ $status = 0 ] && echo "ok soak ($style, async): a consumer of the change feed that restarted at random points read $(cat "$work/feed/out"); its $fed"
+    [ $status = 0 ] && echo "ok soak ($style, async): a consumer of the change feed that restarted at random points $fed"
     feed_sync "$style" "$tables" "$work"
     [ "$style" = indexer ] || feed_retention "$tables" "$work"
     stop_cluster
@@ -82,21 +76,15 @@ soak() { # style: spec or indexer
 # The same stream in sync mode, while a consumer of the change feed follows it: its copy ends
 # equal to the tables, and the state to the clean run's.
 feed_sync() { # style, input tables, work directory
-    local style=$1 work=$3/feed_sync
-    createdb evp_soak_sync
-    q -d evp_soak_sync -f "$2" -c "CREATE EXTENSION event_processor"
-    mkdir -p "$work"
-    python3 "$here/feed_consumer.py" follow evp_soak_sync "$work" "$((${EVP_SOAK_SEED:-1} + 1))" >"$work/out" 2>&1 &
-    local consumer=$!
+    local style=$1 work=$3/feed_sync fed
+    fresh_db evp_soak_sync "$2"
+    consumer_start follow evp_soak_sync "$work" "$((${EVP_SOAK_SEED:-1} + 1))"
     PGOPTIONS="-c evp.mode=sync" timeout 900 psql -X -q -v ON_ERROR_STOP=1 -d evp_soak_sync -f "$3/soak.sql" >/dev/null \
         || fail "the indexer's stream failed (sync)"
     settled 60 evp_soak_sync || fail "blocks still pending (sync)"
     [ "$(digest evp_soak_sync)" = "$(digest evp_final)" ] || fail "sync: the state differs from a clean run"
-    touch "$work/stop"
-    wait "$consumer" || fail "the feed's consumer failed (sync): $(tail -3 "$work/out")"
-    local fed
-    fed=$(python3 "$here/feed_consumer.py" check evp_soak_sync "$work") || fail "the feed's copy (sync): $fed"
-    [ $status = 0 ] && echo "ok soak ($style, sync): a consumer of the change feed that restarted at random points read $(cat "$work/out"); its $fed"
+    fed=$(consumer_stop evp_soak_sync "$work") || fail "sync: $fed"
+    [ $status = 0 ] && echo "ok soak ($style, sync): a consumer of the change feed that restarted at random points $fed"
 }
 
 # Retention (SPEC 8): the same stream in sync mode with a consumer that never acknowledges,
@@ -105,9 +93,8 @@ feed_sync() { # style, input tables, work directory
 # recorded, and at the end nothing older than the retention window (and the journal's prune
 # step, at which the feed is pruned) is left.
 feed_retention() { # input tables, work directory
-    createdb evp_soak_retention
-    q -d evp_soak_retention -f "$1" -c "CREATE EXTENSION event_processor" \
-      -c "ALTER DATABASE evp_soak_retention SET evp.feed_retention = 50" \
+    fresh_db evp_soak_retention "$1"
+    q -d evp_soak_retention -c "ALTER DATABASE evp_soak_retention SET evp.feed_retention = 50" \
       -c "ALTER DATABASE evp_soak_retention SET evp.feed_max_lag = 200" -c "SELECT evp_consumer_create('vanished')" >/dev/null
     local done=$2/retention.done most=0 rows
     ( PGOPTIONS="-c evp.mode=sync" timeout 900 psql -X -q -v ON_ERROR_STOP=1 -d evp_soak_retention -f "$2/soak.sql" >/dev/null

@@ -19,10 +19,8 @@ import os
 import random
 import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 import chain as gen  # noqa: E402
-from fault_chains import block_sql, literal  # noqa: E402
 
 SPEC_STYLES = {
     "events deleted first": ["DELETE FROM events WHERE block_number >= {x};",
@@ -41,10 +39,10 @@ class Spec:
         self.rng = rng
 
     def block(self, b):
-        return block_sql(b)
+        return gen.block_sql(b)
 
     def final(self, b):
-        return block_sql(b)
+        return gen.block_sql(b)
 
     def revert(self, x, _blocks):
         style = self.rng.choice(sorted(SPEC_STYLES))
@@ -87,7 +85,7 @@ class Indexer:
             n = nonce if explicit else f"(SELECT count(*) + 1 FROM events WHERE vault_address = '{e.vault}')"
             out.append("INSERT INTO events (transaction_hash, vault_address, block_number, block_hash, event_name, "
                        f"event_keys, event_data, event_nonce) VALUES ('0x1', '{e.vault}', {number}, '{h}', '{e.name}', "
-                       f"{literal('{' + ','.join(e.keys) + '}')}, {literal('{' + ','.join(e.data) + '}')}, {n});\n")
+                       f"{gen.array(e.keys)}, {gen.array(e.data)}, {n});\n")
         return "".join(out)
 
     @staticmethod

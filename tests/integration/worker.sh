@@ -5,24 +5,14 @@
 # with nothing lost or applied twice, reloads evp.batch_size on SIGHUP, reports a bad block in
 # evp_status() without dying, and wakes within milliseconds of a commit.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/common.sh"
-fixtures=$here/../fixtures
-status=0
-fail() { echo "FAIL worker: $*"; status=1; }
+source "$(dirname "$0")/../../scripts/common.sh"
+integration_test worker
 
-EVP_PORT=54349 EVP_EXTRA_CONF="shared_preload_libraries = 'event_processor'
-evp.database = 'evp_worker'
-evp.mode = 'async'
-evp.naptime = 500" start_cluster
-createdb evp_worker && createdb evp_sync
+start_preloaded_cluster 54349 evp_worker "evp.mode = 'async'" "evp.naptime = 500"
+createdb evp_worker
 export PGDATABASE=evp_worker
 
-compare() { # fixture, label
-    local out
-    out=$(q -v expected="$fixtures/$1/expected.json" -v history="$fixtures/$1/expected_history.json" -f "$here/compare_fixture.sql")
-    grep -q "mismatches: 0" <<<"$out" || { fail "$2: state differs from $1/expected.json"; echo "$out" | head -20; }
-}
+compare() { compare_fixture evp_worker "$1" || fail "$2: state differs from $1/expected.json"; } # fixture, label
 # A session that LISTENs on the five channels while the worker applies what follows; reader_check
 # stops it and decodes what it got as the websocket server does, then runs the server's SQL
 # for fixture $1 (SPEC 7.2).
@@ -55,9 +45,7 @@ drop_inputs() {
 }
 # A sync-mode run of the same chain in another database, for the digest comparison.
 sync_digest() { # fixture, [input tables file]
-    drop_inputs evp_sync
-    [ -n "${2:-}" ] && q -d evp_sync -f "$2"
-    q -d evp_sync -c "CREATE EXTENSION event_processor"
+    fresh_db evp_sync "${2:-}"
     PGOPTIONS="-c evp.mode=sync" q -d evp_sync -f "$fixtures/$1/chain.sql" >/dev/null
     digest evp_sync
 }
@@ -86,7 +74,6 @@ q -f "$fixtures/forwarded-reorgs/chain.sql" >/dev/null
 settled 60 || fail "async inserts were not applied within 60 s"
 compare forwarded-reorgs "async inserts"
 reader_check forwarded-reorgs
-q -d evp_sync -c "DROP EXTENSION event_processor" -c "DROP TABLE events, starknet_blocks"
 # (no input tables file: CREATE EXTENSION creates them, without from_address, as in evp_worker)
 [ "$(digest evp_worker)" = "$(sync_digest forwarded-reorgs)" ] || fail "async: state differs from a sync-mode run"
 echo "ok worker: async inserts of the forwarded-reorgs chain (with its reorgs) applied by the worker; equal to a sync run"
@@ -130,8 +117,8 @@ latencies=()
 for i in $(seq 1 20); do
     b=$((700000 + i))
     ms=$(q -At <<SQL
-INSERT INTO events VALUES (1000 + $i, $b, '0x$b', '0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a', 'Deposit',
-  '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xabc}', '{0x1,0x0,0x$i,0x0,0x$i,0x0}', '0x1');
+INSERT INTO events SELECT 1000 + $i, $b, '0x$b', '0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a', name,
+  ARRAY[selector, '0xabc'], '{0x1,0x0,0x$i,0x0,0x$i,0x0}', '0x1' FROM evp_event_kinds() WHERE name = 'Deposit';
 INSERT INTO starknet_blocks VALUES ($b, '0x$b', '0x0', 1700000000, 'MINED');
 SELECT clock_timestamp() AS t0 \gset
 DO \$\$ BEGIN
@@ -150,8 +137,8 @@ echo "ok worker: commit-to-applied latency over 20 blocks, idle worker, naptime 
 
 # An event that arrives after its block was applied is noted for the worker, which applies it.
 q <<'SQL'
-INSERT INTO events VALUES (1021, 700001, '0x700001', '0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a', 'Deposit',
-  '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xabc}', '{0x1,0x0,0x99,0x0,0x99,0x0}', '0x1');
+INSERT INTO events SELECT 1021, 700001, '0x700001', '0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a', name,
+  ARRAY[selector, '0xabc'], '{0x1,0x0,0x99,0x0,0x99,0x0}', '0x1' FROM evp_event_kinds() WHERE name = 'Deposit';
 SQL
 for _ in $(seq 100); do
     [ "$(q -At -c "SELECT unlocked_balance FROM \"Liquidity_Providers\" WHERE address = '0xabc'")" = 153 ] && break
@@ -186,8 +173,8 @@ pid=$new_pid
 # way, once the indexer removes it, the worker goes on.
 bad_block() {
     q <<'SQL' >/dev/null
-INSERT INTO events VALUES (2000, 800000, '0xbad', '0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a', 'Deposit',
-  '{0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2,0xabc}', '{0x5g,0x0,0x5,0x0,0x5,0x0}', '0x1');
+INSERT INTO events SELECT 2000, 800000, '0xbad', '0x18a456a0eb7e20b7688276559b2268cffa19cc0b06fc5538ce2aef88c6ce80a', name,
+  ARRAY[selector, '0xabc'], '{0x5g,0x0,0x5,0x0,0x5,0x0}', '0x1' FROM evp_event_kinds() WHERE name = 'Deposit';
 INSERT INTO starknet_blocks VALUES (800000, '0xbad', '0x0', 1700000000, 'MINED');
 SQL
 }
@@ -219,10 +206,9 @@ echo "ok worker: a bad block under abort: evp_status() shows '$(cut -c1-60 <<<"$
 # together, are applied in number order (as text, '1000000' sorts first and the worker waits).
 q <<'SQL' >/dev/null
 BEGIN;
-INSERT INTO events SELECT n - 999997, n, '0x' || to_hex(n), '0xd1617',
-       'Deposit', ARRAY['0x9149d2123147c5f43d258257fef0b7b969db78269369ebcf5ebb9eef8592f2', '0xd161'],
+INSERT INTO events SELECT n - 999997, n, '0x' || to_hex(n), '0xd1617', k.name, ARRAY[k.selector, '0xd161'],
        ARRAY['0x1', '0x0', '0x' || to_hex(n - 999997), '0x0', '0x1', '0x0'], '0x1'
-  FROM generate_series(999998, 1000002) n;
+  FROM generate_series(999998, 1000002) n, evp_event_kinds() k WHERE k.name = 'Deposit';
 INSERT INTO starknet_blocks SELECT n, '0x' || to_hex(n), '0x' || to_hex(n - 1), 1700000000 + n, 'MINED'
   FROM generate_series(999998, 1000002) n;
 COMMIT;

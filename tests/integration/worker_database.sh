@@ -4,10 +4,8 @@
 # on its own. Its counters in evp_status() count for one database and one installation of the
 # extension: dropping and creating either starts them again. Idle, it takes no transaction ID.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/common.sh"
-status=0
-fail() { echo "FAIL worker_database: $*"; status=1; }
+source "$(dirname "$0")/../../scripts/common.sh"
+integration_test worker_database
 
 start_preloaded_cluster 54357 evp_later
 log=$CLUSTER_DIR/server.log
