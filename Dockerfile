@@ -1,8 +1,8 @@
 # PostgreSQL 15 (Debian bookworm) with event_processor preloaded and created in the default
 # database. Build: docker build -t event_processor . ; run: docker run -e POSTGRES_PASSWORD=… event_processor
 # Not built in this project's CI (no Docker engine there): reviewed by eye, never built. It
-# ships what CI tests: the tarball of scripts/package.sh, installed by its own install.sh, which
-# tests/integration/package.sh installs into a clean PostgreSQL and runs the demo on.
+# ships what CI tests: the .deb of scripts/package.sh, installed with apt-get, as
+# tests/integration/deb.sh installs it into Debian's PostgreSQL 15 and runs the demo on it.
 
 FROM postgres:15-bookworm AS build
 ARG RUST_VERSION=1.95.0
@@ -21,14 +21,17 @@ COPY .cargo .cargo
 COPY src src
 COPY sql sql
 COPY scripts scripts
+COPY monitoring monitoring
 RUN EVP_PG=15 bash scripts/package.sh
 
 FROM postgres:15-bookworm
-# Only the package: the built library, control file and SQL scripts (install and upgrade scripts).
-COPY --from=build /src/target/package/event_processor-*-pg15-*.tar.gz /tmp/
-RUN mkdir /tmp/evp && tar -xzf /tmp/event_processor-*-pg15-*.tar.gz -C /tmp/evp \
- && PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config sh /tmp/evp/*/install.sh \
- && rm -rf /tmp/evp /tmp/event_processor-*.tar.gz
+# Only the package: the built library, control file and SQL scripts (install and upgrade
+# scripts), the exporter's queries file, in Debian's layout. Its dependencies (postgresql-15,
+# libc6, libgcc-s1) are the image's already, so apt-get needs no package lists (the image has
+# none) and no network; `apt-get remove postgresql-15-event-processor` would take it out again.
+COPY --from=build /src/target/package/postgresql-15-event-processor_*.deb /tmp/
+RUN apt-get install -y /tmp/postgresql-15-event-processor_*.deb \
+ && rm /tmp/postgresql-15-event-processor_*.deb
 # The worker serves the image's default database; set evp.database to the indexer's database.
 RUN printf "shared_preload_libraries = 'event_processor'\nevp.database = 'postgres'\n" > /usr/share/postgresql/event_processor.conf \
  && echo "include_if_exists = '/usr/share/postgresql/event_processor.conf'" >> /usr/share/postgresql/postgresql.conf.sample

@@ -6,6 +6,64 @@
 -- both scripts) with a fresh install (tests/integration/upgrade.sh).
 \echo Use "ALTER EXTENSION event_processor UPDATE" to load this file. \quit
 
+-- 0. Transaction state and settings (src/xact.rs, src/guc.rs): the library keeps what 0.2.0
+-- kept in pseudo-settings, which the reserved evp prefix no longer allows.
+CREATE  FUNCTION evp."applying"() RETURNS bool /* bool */
+STRICT PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'applying_wrapper';
+CREATE  FUNCTION evp."set_reverting"(
+	"blk" NUMERIC, /* Option < AnyNumeric > */
+	"hash" TEXT /* Option < String > */
+) RETURNS void
+PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'set_reverting_wrapper';
+CREATE  FUNCTION evp."reverting_block"() RETURNS NUMERIC /* Option < AnyNumeric > */
+STRICT PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'reverting_block_wrapper';
+CREATE  FUNCTION evp."reverting_hash"() RETURNS TEXT /* Option < String > */
+STRICT PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'reverting_hash_wrapper';
+CREATE  FUNCTION evp."setting"(
+	"name" TEXT /* & str */
+) RETURNS TEXT /* String */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'setting_wrapper';
+CREATE OR REPLACE FUNCTION evp."notify_padding"() RETURNS TEXT /* String */
+STRICT PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'notify_padding_wrapper';
+CREATE OR REPLACE FUNCTION evp."notify_next_round"() RETURNS void
+STRICT PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'notify_next_round_wrapper';
+
+-- Whether a boolean evp.* setting is on. evp.setting() (src/guc.rs) loads the library, which
+-- defines the setting and its default, in a backend where no trigger has loaded it yet. SQL, so
+-- that the planner inlines it into its callers (a trigger's IF on every block row).
+CREATE OR REPLACE FUNCTION evp.enabled(setting text) RETURNS boolean
+STABLE PARALLEL SAFE LANGUAGE sql AS $$
+    SELECT evp.setting(setting)::boolean
+$$;
+
+-- Whether the queue is below the limit; the first statement to find room after skipping ends
+-- the skipping.
+CREATE OR REPLACE FUNCTION evp.notify_queue_has_room() RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    limit_share float8 := evp.setting('evp.notify_queue_limit')::float8;
+    room boolean := pg_catalog.pg_notification_queue_usage() < limit_share;
+BEGIN
+    IF room THEN
+        UPDATE evp.notify_guard SET skipping_since = NULL WHERE skipping_since IS NOT NULL;
+    END IF;
+    RETURN room;
+END $$;
+
 -- 1. The block ledger (sql/schema.sql) replaces evp.applied_blocks, evp.late_blocks,
 -- evp.rowless_blocks and evp.reverted_blocks: each of their rows becomes an entry, the rows of
 -- starknet_blocks not applied yet become pending entries.
@@ -204,7 +262,7 @@ BEGIN
         FOR e IN VALUES ('insert', 'NEW TABLE AS new_rows'), ('update', 'OLD TABLE AS old_rows NEW TABLE AS new_rows'),
                         ('delete', 'OLD TABLE AS old_rows') LOOP
             EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s REFERENCING %s FOR EACH STATEMENT '
-                           'WHEN (coalesce(pg_catalog.current_setting(''evp.applying_block'', true), '''') = '''') '
+                           'WHEN (NOT evp.applying()) '
                            'EXECUTE FUNCTION evp.notify_changes(%L, %L)',
                            'evp_changes_' || e.column1, e.column1, t.tbl, e.column2, t.channel, t.payload);
         END LOOP;
@@ -387,7 +445,7 @@ BEGIN
          f AS (SELECT format('block %s, vault %s, event nonce %s (%s): %s [%s]', block_number, vault_address,
                              event_nonce, event_name, reason, sqlstate) AS text, count(*) OVER () AS n
                  FROM evp.failed_events ORDER BY block_number DESC, event_nonce DESC LIMIT 1)
-    SELECT current_setting('evp.mode', true), w.preloaded, w.pid, w.state,
+    SELECT evp.setting('evp.mode'), w.preloaded, w.pid, w.state,
            tip.n, newest.n, coalesce(newest.n - tip.n, newest.n),
            -- The queue's rows and the blocks without a row below one (the others wait for a
            -- row), and the applied blocks whose late events wait.
@@ -443,7 +501,10 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- 6. The change feed (sql/feed.sql, as it is) and its doorbell.
-CREATE FUNCTION evp."ring_at_commit"("newest" bigint) RETURNS void
+CREATE  FUNCTION evp."ring_at_commit"(
+	"newest" bigint /* Option < i64 > */
+) RETURNS void
+PARALLEL RESTRICTED
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ring_at_commit_wrapper';
 
@@ -455,8 +516,8 @@ AS 'MODULE_PATHNAME', 'ring_at_commit_wrapper';
 --   block wrote, and its history rows: BLOCK_WRITTEN in src/apply/block.rs);
 -- - everything else (a revert, evp_rebuild() clearing the state, an operator's own statement)
 --   through the statement triggers below, which the apply path's WHEN keeps off its writes.
---   A revert names its block (evp.feed_block, evp.feed_hash, set by evp.revert_block()) and
---   records a marker first.
+--   A revert names its block (evp.reverting_block() and evp.reverting_hash(), which
+--   evp.revert_block() sets) and records a marker first.
 --
 -- Positions are in commit order: they are drawn from evp.changes_position while holding the
 -- extension's lock (pg_advisory_xact_lock(7763568), taken by every writer of the state), which
@@ -521,9 +582,7 @@ BEGIN
     WITH recorded AS (
         INSERT INTO evp.changes (position, block_number, block_hash, table_name, op, "row", reverted)
         SELECT pg_catalog.nextval('evp.changes_position'),
-               nullif(pg_catalog.current_setting('evp.feed_block', true), '')::numeric,
-               nullif(pg_catalog.current_setting('evp.feed_hash', true), ''),
-               tbl, change, r, coalesce(pg_catalog.current_setting('evp.feed_block', true), '') <> ''
+               evp.reverting_block(), evp.reverting_hash(), tbl, change, r, evp.reverting_block() IS NOT NULL
           FROM unnest(changed) AS r
         RETURNING position)
     SELECT max(position) INTO newest FROM recorded;
@@ -551,7 +610,7 @@ BEGIN
                              'Bids', 'Vault_Historic', 'Liquidity_Providers_Historic'] LOOP
         FOR e IN VALUES ('insert', 'NEW'), ('update', 'NEW'), ('delete', 'OLD') LOOP
             EXECUTE format('CREATE TRIGGER %I AFTER %s ON public.%I REFERENCING %s TABLE AS changed FOR EACH STATEMENT '
-                           'WHEN (coalesce(pg_catalog.current_setting(''evp.applying_block'', true), '''') = '''') '
+                           'WHEN (NOT evp.applying()) '
                            'EXECUTE FUNCTION evp.record_changed_rows(%L)',
                            'evp_feed_' || e.column1, e.column1, t, e.column2, t);
         END LOOP;
@@ -572,12 +631,12 @@ BEGIN
         RETURNING position INTO marker;
         PERFORM evp.ring_at_commit(marker);
     END IF;
-    PERFORM set_config('evp.feed_block', blk::text, true), set_config('evp.feed_hash', hash, true);
+    PERFORM evp.set_reverting(blk, hash);
 END $$;
 
 CREATE FUNCTION evp.feed_reverted() RETURNS void
 LANGUAGE sql AS $$
-    SELECT set_config('evp.feed_block', '', true), set_config('evp.feed_hash', '', true);
+    SELECT evp.set_reverting(NULL, NULL);
 $$;
 
 -- How many blocks a reader that has read up to position `acked` is behind the tip: from the
@@ -598,8 +657,8 @@ CREATE FUNCTION evp.prune_feed(tip numeric) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     -- Defined by the library, which calls this (src/guc.rs has the defaults).
-    retention numeric := current_setting('evp.feed_retention')::numeric;
-    max_lag numeric := current_setting('evp.feed_max_lag')::numeric;
+    retention numeric := evp.setting('evp.feed_retention')::numeric;
+    max_lag numeric := evp.setting('evp.feed_max_lag')::numeric;
     done bigint := coalesce((SELECT p.upto FROM evp.feed_pruned p), 0);
     upto bigint;
 BEGIN
@@ -666,7 +725,7 @@ STABLE LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Consumers (SPEC 8). A new one starts at the newest position: read the tables in the same
--- snapshot (README, The change feed), then the changes after it.
+-- snapshot (docs/notifications-and-feed.md, The change feed), then the changes after it.
 CREATE FUNCTION evp_consumer_create(name text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -732,7 +791,7 @@ COMMENT ON TABLE evp.changes IS 'The change feed (SPEC 8): read it with evp_chan
 COMMENT ON FUNCTION evp.prune_feed(numeric) IS 'Marks lagging consumers lost and drops the feed rows nobody holds';
 
 -- 7. Monitoring (sql/status.sql).
--- evp_metrics(): the figures an operator alerts on, in one row of numbers (README,
+-- evp_metrics(): the figures an operator alerts on, in one row of numbers (docs/operating.md,
 -- Monitoring; monitoring/postgres_exporter.yml turns them into Prometheus metrics). Everyone's,
 -- as evp_status() is: a monitoring role needs no grant.
 CREATE FUNCTION evp_metrics()
@@ -766,6 +825,16 @@ GRANT EXECUTE ON FUNCTION evp.may_read_feed() TO PUBLIC;
 GRANT SELECT ON evp.changes, evp.feed_pruned TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION evp_consumer_create(text), evp_consumer_ack(text, bigint), evp_consumer_drop(text)
     FROM PUBLIC;
+
+-- 8. The event kinds the extension knows, for tests and tools (src/api/decode.rs).
+CREATE FUNCTION "evp_event_kinds"() RETURNS TABLE (
+	"name" TEXT,  /* &str */
+	"selector" TEXT,  /* &str */
+	"round_event" bool  /* bool */
+)
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evp_event_kinds_wrapper';
 
 -- Last: what the 0.3.0 library deferred while the extension was 0.2.0 (src/version.rs): in sync
 -- mode the pending blocks are applied now; the worker, waiting for the update, goes on at its
