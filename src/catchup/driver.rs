@@ -21,9 +21,12 @@ SELECT d.id::text AS row_id, d.type::text AS kind, d.block_hash::text AS hash
   FROM public.driver_events d WHERE NOT d.is_processed ORDER BY d.sequence_index, d.id"#;
 
 /// Whether the queue has unprocessed notices (a look that writes nothing: an idle worker's
-/// transaction then takes no transaction ID).
-const ANY_UNPROCESSED: &str =
-    "SELECT EXISTS (SELECT FROM public.driver_events d WHERE NOT d.is_processed)";
+/// transaction then takes no transaction ID). The first in the order of the index of
+/// unprocessed notices: an EXISTS loses its ORDER BY, and without fresh statistics the planner
+/// then scans the whole table, one row per block ever indexed, on every notice.
+const ANY_UNPROCESSED: &str = r#"
+SELECT (SELECT d.id FROM public.driver_events d WHERE NOT d.is_processed
+         ORDER BY d.sequence_index, d.id LIMIT 1) IS NOT NULL"#;
 
 /// The common case, as one statement: the one unprocessed notice is a StartBlock of the
 /// applied tip (its row's trigger applied it): it is marked processed, and false returned.

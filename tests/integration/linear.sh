@@ -10,7 +10,9 @@
 # index entries of blocks applied earlier in the same transaction, or a join that hashes the
 # whole ledger, reads no more rows, but more pages). The counts per block for
 # 10,000 blocks must not exceed those for 1,000 (a scan that grows with the blocks applied
-# before in the same call would make them grow tenfold). Not timed: it counts work.
+# before in the same call would make them grow tenfold). And the indexer's live way, in sync
+# mode: the driver_events rows read per block must not grow with the blocks before. Not timed:
+# it counts work.
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/common.sh"
 
@@ -37,7 +39,44 @@ SELECT :applied, :read, :written, :calls,
 SQL
 }
 
+# The Pitch Lake indexer's way, live: per transaction an empty block's row, then its StartBlock
+# notice in driver_events, applied in sync mode. The queue keeps one row per block ever indexed
+# (processed ones included), so a look at it that scans the table costs more with each block:
+# prints the blocks and the driver_events rows read per block (sequential and index scans).
+indexer_per_block() { # blocks
+    fresh_db evp_linear "$(dirname "$0")/../fixtures/event-logger/setup.sql"
+    q -d evp_linear -At <<SQL
+SELECT pg_stat_reset();
+DO \$\$
+BEGIN
+    FOR b IN 1000 .. 999 + $1 LOOP
+        INSERT INTO starknet_blocks VALUES (b, '0x' || to_hex(b * 7919), '0x' || to_hex((b - 1) * 7919), 1700000000 + 12 * b, 'MINED');
+        INSERT INTO driver_events (sequence_index, type, block_hash, timestamp)
+        VALUES (nextval('driver_events_sequence'), 'StartBlock', '0x' || to_hex(b * 7919), now());
+        COMMIT;
+    END LOOP;
+END \$\$;
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT (SELECT count(*) FROM evp.blocks WHERE state = 'applied') || ' '
+       || (SELECT count(*) FROM driver_events WHERE NOT is_processed) || ' '
+       || round((SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'driver_events') / $1.0, 2);
+SQL
+}
+
 status=0
+read -r small_n small_left small_read < <(indexer_per_block 1000 | tail -1)
+read -r large_n large_left large_read < <(indexer_per_block 5000 | tail -1)
+if [ "$small_n $small_left $large_n $large_left" != "1000 0 5000 0" ]; then
+    echo "FAIL linear (indexer): applied $small_n and $large_n blocks, $small_left and $large_left notices left unprocessed"
+    status=1
+elif python3 -c "import sys; sys.exit(0 if float('$large_read') > float('$small_read') * 1.05 + 0.05 else 1)"; then
+    echo "FAIL linear (indexer): driver_events rows read per block grow from $small_read (1,000 blocks) to $large_read (5,000)"
+    status=1
+else
+    echo "ok linear (indexer): sync, a row and a StartBlock per transaction, 1,000 vs 5,000 blocks: driver_events rows" \
+        "read per block $small_read vs $large_read"
+fi
 for order in rows-first events-first interleaved; do
     read -r small_n small_read small_written small_calls small_pages < <(per_block $order 1000 | tail -1)
     read -r large_n large_read large_written large_calls large_pages < <(per_block $order 10000 | tail -1)
