@@ -22,3 +22,8 @@ SELECT pg_get_viewdef('evp.journal'::regclass, 80);
 -- The notification triggers on the tables with a channel.
 SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
  WHERE t.tgname LIKE 'evp\_changes\_%' ORDER BY t.tgrelid::regclass::text, t.tgname;
+
+\t off
+\a
+DROP EXTENSION event_processor;
+DROP TABLE starknet_blocks, events;
