@@ -62,31 +62,44 @@ INSERT INTO evp.event_copies (block_hash, vault_address, event_nonce, block_numb
 SELECT evp.normalize_felt($2), evp.normalize_felt(c.v), c.n::bigint, $1::numeric FROM unnest($3::text[], $4::text[]) AS c(v, n)
 ON CONFLICT DO NOTHING"#;
 
-/// Bookkeeping after a block (or its late events): per-vault last nonce, and the block's state
-/// and counters in the ledger (applied; its late events, if these were, are; events of other
-/// hashes noted at its number are no block of their own).
+/// The bookkeeping after a block (or its late events), as CTEs: per-vault last nonce, and the
+/// block's state and counters in the ledger (applied; its late events, if these were, are;
+/// events of other hashes noted at its number are no block of their own).
 /// $1 block, $2 hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed.
-const BLOCK_DONE: &str = concat!(
-    "WITH j AS (",
-    journal!(vault_progress),
-    r#"
+macro_rules! block_done {
+    () => {
+        concat!(
+            "progress_journal AS (",
+            journal!(vault_progress),
+            r#"
     SELECT $1::numeric, t.v, (SELECT o FROM evp.vault_progress o WHERE o.vault_address = t.v) FROM unnest($3::text[]) AS t(v)),
-p AS (
+progress AS (
     INSERT INTO evp.vault_progress (vault_address, last_nonce)
     SELECT v, n::bigint FROM unnest($3::text[], $4::text[]) AS t(v, n)
     ON CONFLICT (vault_address) DO UPDATE SET last_nonce = EXCLUDED.last_nonce),
 others AS (
     DELETE FROM evp.blocks
-     WHERE block_number = $1::numeric AND block_hash <> evp.normalize_felt($2) AND state = 'noted')
-UPDATE evp.blocks
-   SET state = 'applied', late = false,
-       events_applied = events_applied + $5::int, events_ignored = events_ignored + $6::int,
-       events_failed = events_failed + $7::int
- WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2)"#
+     WHERE block_number = $1::numeric AND block_hash <> evp.normalize_felt($2) AND state = 'noted'),
+done AS (
+    UPDATE evp.blocks
+       SET state = 'applied', late = false,
+           events_applied = events_applied + $5::int, events_ignored = events_ignored + $6::int,
+           events_failed = events_failed + $7::int
+     WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2))"#
+        )
+    };
+}
+
+/// The bookkeeping alone: a block none of whose events applied wrote nothing else.
+const BLOCK_DONE: &str = concat!(
+    "WITH ",
+    block_done!(),
+    "
+SELECT"
 );
 
 /// A CTE of the rows of `$table` that block $1 wrote, found by its journal (the images after
-/// $3: those of this application), each looked up by its key (OFFSET 0 keeps the planner from
+/// $8: those of this application), each looked up by its key (OFFSET 0 keeps the planner from
 /// hashing the whole table), with whether it inserted the row (its first image is NULL).
 macro_rules! rows_written {
     ($cte:literal, $table:literal, $row:literal, $keys:literal, $lookup:literal) => {
@@ -102,7 +115,7 @@ macro_rules! rows_written {
             ", old FROM evp.\"journal_",
             $table,
             "\"",
-            "\n             WHERE at_block = $1::numeric AND seq > $3::bigint ORDER BY ",
+            "\n             WHERE at_block = $1::numeric AND seq > $8::bigint ORDER BY ",
             $keys,
             ", seq) j",
             "\n     CROSS JOIN LATERAL (SELECT ",
@@ -124,8 +137,9 @@ macro_rules! rows_written {
 /// CONFLICT clause, or none) deciding what a row already there becomes. Notifications: "insert"
 /// or "update" by the row's first image, sent unless evp.notify is off, or counted as skipped
 /// while the queue has no room (sql/journal.sql). Changes: one row of the change feed per row
-/// written, history included, unless evp.feed is off (sql/feed.sql). $1 block, $2 its hash, $3
-/// the journal's sequence before this application (0 for the first).
+/// written, history included, unless evp.feed is off (sql/feed.sql). Then the bookkeeping
+/// (`block_done!`): one statement for all a block writes once. $1 block, $2 its hash, $3 to $7
+/// as `block_done!`'s, $8 the journal's sequence before this application (0 for the first).
 macro_rules! block_written {
     ($vault_conflict:literal, $lp_conflict:literal) => {
         concat!(
@@ -213,7 +227,10 @@ recorded AS (
             UNION ALL SELECT 'Vault_Historic', to_jsonb(h), inserted FROM vault_history
             UNION ALL SELECT 'Liquidity_Providers_Historic', to_jsonb(h), inserted FROM lp_history) c
      WHERE evp.feed_on()
-    RETURNING position)
+    RETURNING position),
+"#,
+            block_done!(),
+            r#"
 SELECT (SELECT count(pg_catalog.pg_notify(c.channel, '{"operation" : "' || CASE WHEN c.inserted THEN 'insert' ELSE 'update' END
                                                      || '", "payload" : ' || c.payload || '}' || g.pad))
           FROM changes c, guard g WHERE g.room) AS sent,
@@ -287,21 +304,14 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
         tally.applied.to_string().into(),
         tally.ignored.to_string().into(),
         tally.failed.to_string().into(),
+        floor.into(),
     ];
-    if tally.applied > 0 {
-        let written = if block.late {
-            LATE_EVENTS_WRITTEN
-        } else {
-            BLOCK_WRITTEN
-        };
-        let params = [
-            block.number.clone().into(),
-            block.hash.clone().into(),
-            floor.into(),
-        ];
-        spi(run(client, written, &params));
-    }
-    spi(run(client, BLOCK_DONE, &params));
+    let statement = match (tally.applied > 0, block.late) {
+        (false, _) => BLOCK_DONE,
+        (true, false) => BLOCK_WRITTEN,
+        (true, true) => LATE_EVENTS_WRITTEN,
+    };
+    spi(run(client, statement, &params));
     prune_after(client, &block.number, &block.number);
     xact::set_applying(false);
     tally.applied

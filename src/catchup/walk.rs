@@ -154,12 +154,17 @@ fn walk_blocks(
         }));
         walked.add(step(client, &queued, budget, walked.spent));
         APPLYING.set(None);
+        // Nothing after a block above the tip: the next candidate would be none (one below
+        // the tip would have come first, and applying a block queues nothing).
+        if !c.at_or_below_tip && !queued.queued_after {
+            break;
+        }
     }
     walked
 }
 
-/// Applies the candidate, then the empty rows that follow it, at once; `spent` of the budget
-/// is spent before.
+/// Applies the candidate, then the empty rows that follow it, at once, if any can (see
+/// `Queued::run_follows`); `spent` of the budget is spent before.
 fn step(client: &mut SpiClient<'_>, queued: &Queued, budget: Budget, spent: i64) -> Walked {
     let c = &queued.candidate;
     let mut walked = Walked {
@@ -167,7 +172,7 @@ fn step(client: &mut SpiClient<'_>, queued: &Queued, budget: Budget, spent: i64)
         events: apply_queued(client, queued),
         spent: 1,
     };
-    if c.has_row {
+    if c.has_row && queued.run_follows {
         let run = empty::apply_run(client, &c.number, Start::Above, budget.run_limit(spent + 1));
         walked.blocks += run;
         walked.spent += budget.run_cost(run);

@@ -14,7 +14,9 @@ use pgrx::spi::SpiClient;
 use rules::Candidate;
 
 /// The candidate: the lowest block of the queue (noted or pending), at or below $1 if given,
-/// and what the rules need around it. A row at or below the applied tip is passed over: it was
+/// and what the rules need around it, and the walk after it: whether the queue holds anything
+/// after it, and whether the lowest entry above its number is an empty row at the next number
+/// (where a run of empty rows would start: `catchup::empty`). A row at or below the applied tip is passed over: it was
 /// refused when it arrived in sync mode, and waits for a revert otherwise. Each probe is one
 /// step of an index, and starts above the applied tip where it can: the entries a catch-up
 /// applied earlier in its transaction stay in the queue's index, dead, until a vacuum, and a
@@ -49,6 +51,11 @@ SELECT c.block_number::text AS number, c.block_hash AS hash, c.has_row, c.has_ev
        coalesce((SELECT max(r.block_number) FROM evp.blocks r WHERE r.state IN ('noted', 'pending') AND r.has_row)
                 > c.block_number, false) AS row_above,
        coalesce(c.noted_in = pg_catalog.pg_current_xact_id_if_assigned(), false) AS noted_here,
+       EXISTS (SELECT FROM evp.blocks n WHERE n.state IN ('noted', 'pending')
+                AND (n.block_number, n.block_hash) > (c.block_number, c.block_hash)) AS queued_after,
+       coalesce((SELECT n.block_number = c.block_number + 1 AND n.has_row AND NOT n.has_events FROM evp.blocks n
+                  WHERE n.state IN ('noted', 'pending') AND n.block_number > c.block_number
+                  ORDER BY n.block_number, n.block_hash LIMIT 1), false) AS run_follows,
        (SELECT b.timestamp::text FROM public.starknet_blocks b
          WHERE c.has_row AND b.block_number = c.block_number
            AND evp.normalize_felt(b.block_hash) = c.block_hash) AS timestamp,
@@ -138,6 +145,8 @@ pub fn candidate(client: &mut SpiClient<'_>, through: Option<&str>) -> Option<Qu
             }),
         },
         has_events: flag("has_events"),
+        queued_after: flag("queued_after"),
+        run_follows: flag("run_follows"),
         timestamp: text("timestamp"),
         events_have_emitter: flag("events_have_emitter"),
     })
@@ -148,6 +157,11 @@ pub struct Queued {
     pub candidate: Candidate,
     /// Whether events were ever noted for it (if not, it is empty).
     pub has_events: bool,
+    /// Whether the queue holds an entry after it (by number, then hash).
+    pub queued_after: bool,
+    /// Whether the lowest entry of the queue above its number is a row without events at the
+    /// next number: only then can a run of empty rows follow it.
+    pub run_follows: bool,
     /// Its row's timestamp; `None` for a block without a row.
     pub timestamp: Option<String>,
     /// Whether the indexer's `events` table has the optional `from_address` column.
