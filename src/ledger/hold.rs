@@ -80,10 +80,7 @@ pub fn hold_next(client: &mut SpiClient<'_>, failure: BlockFailure) {
         Some(q) => hold(client, &q.candidate.number, &q.candidate.hash, failure),
         None => warn_with_hint(
             PgSqlErrorCode::ERRCODE_WARNING,
-            format!(
-                "applying failed, nothing is held: {} [{}]",
-                failure.reason, failure.sqlstate
-            ),
+            format!("applying failed, nothing is held: {}", failure.describe()),
             "The indexer's rows are kept; SELECT evp_catchup() applies what waits.",
         ),
     }
