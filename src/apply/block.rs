@@ -90,7 +90,9 @@ done AS (
     };
 }
 
-/// The bookkeeping alone: a block none of whose events applied wrote nothing else.
+/// The bookkeeping alone, for a block none of whose events applied (it wrote nothing else):
+/// the CTEs do the work, under a SELECT of nothing; it takes `BLOCK_WRITTEN`'s parameters and
+/// leaves $8 unused.
 const BLOCK_DONE: &str = concat!(
     "WITH ",
     block_done!(),

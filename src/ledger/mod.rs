@@ -14,10 +14,11 @@ use pgrx::spi::SpiClient;
 use rules::Candidate;
 
 /// The candidate: the lowest block of the queue (noted or pending), at or below $1 if given,
-/// and what the rules need around it, and the walk after it: whether the queue holds anything
-/// after it, and whether the lowest entry above its number is an empty row at the next number
-/// (where a run of empty rows would start: `catchup::empty`). A row at or below the applied tip is passed over: it was
-/// refused when it arrived in sync mode, and waits for a revert otherwise. Each probe is one
+/// what the rules need around it, and what the walk needs after it: whether the queue holds
+/// anything after it, and whether the lowest entry above its number is an empty row at the
+/// next number (where a run of empty rows would start: `catchup::empty`). A row at or below
+/// the applied tip is passed over: it was refused when it arrived in sync mode, and waits for
+/// a revert otherwise. Each probe is one
 /// step of an index, and starts above the applied tip where it can: the entries a catch-up
 /// applied earlier in its transaction stay in the queue's index, dead, until a vacuum, and a
 /// scan from the index's start would visit them all (quadratic). Below the tip only blocks
