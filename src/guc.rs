@@ -201,10 +201,13 @@ mod evp {
     fn setting(name: &str) -> String {
         let name = CString::new(name).unwrap_or_default();
         // SAFETY: a lookup by a NUL-terminated name, inside a transaction; with missing_ok
-        // false, an unknown name raises an error instead of returning NULL. The value is
-        // copied at once.
+        // false, an unknown name raises an error. A string setting without a value comes back
+        // as NULL, shown as "" (as current_setting shows it). The value is copied at once.
         unsafe {
             let value = pgrx::pg_sys::GetConfigOption(name.as_ptr(), false, false);
+            if value.is_null() {
+                return String::new();
+            }
             CStr::from_ptr(value).to_string_lossy().into_owned()
         }
     }
