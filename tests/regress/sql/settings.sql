@@ -44,3 +44,6 @@ ROLLBACK TO SAVEPOINT s;
 SELECT evp.reverting_block() AS still_reverting;
 COMMIT;
 SELECT evp.reverting_block() IS NULL AS ended_with_the_transaction, evp.applying() AS applying;
+
+DROP EXTENSION event_processor;
+DROP TABLE starknet_blocks, events;
