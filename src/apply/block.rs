@@ -3,6 +3,8 @@
 
 use super::event::{apply_event, run_member, Applied, ApplyError, BlockCtx, EventRow, Run};
 use super::statements::journal;
+use super::written::{Batch, BLOCK_DONE, BLOCK_WRITTEN, LATE_EVENTS_WRITTEN};
+use crate::decode::Kind;
 use crate::error::raise_with_hint;
 use crate::failure::BlockFailure;
 use crate::guc::{OnError, ON_ERROR};
@@ -62,202 +64,6 @@ INSERT INTO evp.event_copies (block_hash, vault_address, event_nonce, block_numb
 SELECT evp.normalize_felt($2), evp.normalize_felt(c.v), c.n::bigint, $1::numeric FROM unnest($3::text[], $4::text[]) AS c(v, n)
 ON CONFLICT DO NOTHING"#;
 
-/// The bookkeeping after a block (or its late events), as CTEs: per-vault last nonce, and the
-/// block's state and counters in the ledger (applied; its late events, if these were, are;
-/// events of other hashes noted at its number are no block of their own).
-/// $1 block, $2 hash, $3 vaults, $4 their last nonces, $5 applied, $6 ignored, $7 failed.
-macro_rules! block_done {
-    () => {
-        concat!(
-            "progress_journal AS (",
-            journal!(vault_progress),
-            r#"
-    SELECT $1::numeric, t.v, (SELECT o FROM evp.vault_progress o WHERE o.vault_address = t.v) FROM unnest($3::text[]) AS t(v)),
-progress AS (
-    INSERT INTO evp.vault_progress (vault_address, last_nonce)
-    SELECT v, n::bigint FROM unnest($3::text[], $4::text[]) AS t(v, n)
-    ON CONFLICT (vault_address) DO UPDATE SET last_nonce = EXCLUDED.last_nonce),
-others AS (
-    DELETE FROM evp.blocks
-     WHERE block_number = $1::numeric AND block_hash <> evp.normalize_felt($2) AND state = 'noted'),
-done AS (
-    UPDATE evp.blocks
-       SET state = 'applied', late = false,
-           events_applied = events_applied + $5::int, events_ignored = events_ignored + $6::int,
-           events_failed = events_failed + $7::int
-     WHERE block_number = $1::numeric AND block_hash = evp.normalize_felt($2))"#
-        )
-    };
-}
-
-/// The bookkeeping alone, for a block none of whose events applied (it wrote nothing else):
-/// the CTEs do the work, under a SELECT of nothing; it takes `BLOCK_WRITTEN`'s parameters and
-/// leaves $8 unused.
-const BLOCK_DONE: &str = concat!(
-    "WITH ",
-    block_done!(),
-    "
-SELECT"
-);
-
-/// A CTE of the rows of `$table` that block $1 wrote, found by its journal (the images after
-/// $8: those of this application), each looked up by its key (OFFSET 0 keeps the planner from
-/// hashing the whole table), with whether it inserted the row (its first image is NULL).
-macro_rules! rows_written {
-    ($cte:literal, $table:literal, $row:literal, $keys:literal, $lookup:literal) => {
-        concat!(
-            $cte,
-            " AS (\n    SELECT x.",
-            $row,
-            ", j.old IS NOT DISTINCT FROM NULL AS inserted",
-            "\n      FROM (SELECT DISTINCT ON (",
-            $keys,
-            ") ",
-            $keys,
-            ", old FROM evp.\"journal_",
-            $table,
-            "\"",
-            "\n             WHERE at_block = $1::numeric AND seq > $8::bigint ORDER BY ",
-            $keys,
-            ", seq) j",
-            "\n     CROSS JOIN LATERAL (SELECT ",
-            $row,
-            " FROM public.\"",
-            $table,
-            "\" ",
-            $row,
-            " WHERE ",
-            $lookup,
-            " OFFSET 0) x)"
-        )
-    };
-}
-
-/// The block's history, notifications and changes, once per row it wrote: the rows of its
-/// journal (each write journals the rows it changes), as they are now. History: each vault's
-/// and LP's balances at the end of the block, `$vault_conflict` and `$lp_conflict` (an ON
-/// CONFLICT clause, or none) deciding what a row already there becomes. Notifications: "insert"
-/// or "update" by the row's first image, sent unless evp.notify is off, or counted as skipped
-/// while the queue has no room (sql/journal.sql). Changes: one row of the change feed per row
-/// written, history included, unless evp.feed is off (sql/feed.sql). Then the bookkeeping
-/// (`block_done!`): one statement for all a block writes once. $1 block, $2 its hash, $3 to $7
-/// as `block_done!`'s, $8 the journal's sequence before this application (0 for the first).
-macro_rules! block_written {
-    ($vault_conflict:literal, $lp_conflict:literal) => {
-        concat!(
-            "WITH ",
-            rows_written!(
-                "vaults",
-                "VaultStates",
-                "v",
-                "address",
-                "v.address = j.address"
-            ),
-            ",\n",
-            rows_written!(
-                "lps",
-                "Liquidity_Providers",
-                "l",
-                "address, vault_address",
-                "l.address = j.address AND l.vault_address = j.vault_address"
-            ),
-            ",\n",
-            rows_written!(
-                "rounds",
-                "Option_Rounds",
-                "r",
-                "address",
-                "r.address = j.address"
-            ),
-            ",\n",
-            rows_written!(
-                "queued",
-                "Queued_Liquidity",
-                "q",
-                "round_address, address",
-                "q.round_address = j.round_address AND q.address = j.address"
-            ),
-            ",\n",
-            rows_written!(
-                "buyers",
-                "Option_Buyers",
-                "o",
-                "address, round_address",
-                "o.address = j.address AND o.round_address = j.round_address"
-            ),
-            ",\n",
-            rows_written!(
-                "bids",
-                "Bids",
-                "b",
-                "round_address, bid_id",
-                "b.round_address = j.round_address AND b.bid_id = j.bid_id"
-            ),
-            r#",
-vault_history AS (
-    INSERT INTO public."Vault_Historic" AS h (address, block_number, unlocked_balance, locked_balance, stashed_balance)
-    SELECT (v).address, $1::numeric, (v).unlocked_balance, (v).locked_balance, (v).stashed_balance FROM vaults"#,
-            $vault_conflict,
-            r#"
-    RETURNING h, h.xmax = 0 AS inserted),
-lp_history AS (
-    INSERT INTO public."Liquidity_Providers_Historic" AS h
-           (address, vault_address, block_number, unlocked_balance, locked_balance, stashed_balance)
-    SELECT (l).address, (l).vault_address, $1::numeric, (l).unlocked_balance, (l).locked_balance, (l).stashed_balance FROM lps"#,
-            $lp_conflict,
-            r#"
-    RETURNING h, h.xmax = 0 AS inserted),
-changes AS (
-    SELECT 'vault_update' AS channel, row_to_json(v)::text AS payload, inserted FROM vaults
-    UNION ALL SELECT 'lp_update', row_to_json(l)::text, inserted FROM lps
-    UNION ALL SELECT 'or_update', row_to_json(r)::text, inserted FROM rounds
-    UNION ALL SELECT 'ob_update', row_to_json(o)::text, inserted FROM buyers
-    UNION ALL SELECT 'bids_update', evp.bid_payload(b)::text, inserted FROM bids),
-guard AS MATERIALIZED (
-    SELECT evp.notify_queue_has_room() AS room, evp.notify_padding() AS pad
-     WHERE evp.enabled('evp.notify') AND EXISTS (SELECT FROM changes)),
-recorded AS (
-    INSERT INTO evp.changes (position, block_number, block_hash, table_name, op, "row", reverted)
-    SELECT nextval('evp.changes_position'), $1::numeric, evp.normalize_felt($2), c.table_name,
-           CASE WHEN c.inserted THEN 'insert' ELSE 'update' END, c.r, false
-      FROM (SELECT 'VaultStates' AS table_name, to_jsonb(v) AS r, inserted FROM vaults
-            UNION ALL SELECT 'Liquidity_Providers', to_jsonb(l), inserted FROM lps
-            UNION ALL SELECT 'Option_Rounds', to_jsonb(r), inserted FROM rounds
-            UNION ALL SELECT 'Queued_Liquidity', to_jsonb(q), inserted FROM queued
-            UNION ALL SELECT 'Option_Buyers', to_jsonb(o), inserted FROM buyers
-            UNION ALL SELECT 'Bids', to_jsonb(b), inserted FROM bids
-            UNION ALL SELECT 'Vault_Historic', to_jsonb(h), inserted FROM vault_history
-            UNION ALL SELECT 'Liquidity_Providers_Historic', to_jsonb(h), inserted FROM lp_history) c
-     WHERE evp.feed_on()
-    RETURNING position),
-"#,
-            block_done!(),
-            r#"
-SELECT (SELECT count(pg_catalog.pg_notify(c.channel, '{"operation" : "' || CASE WHEN c.inserted THEN 'insert' ELSE 'update' END
-                                                     || '", "payload" : ' || c.payload || '}' || g.pad))
-          FROM changes c, guard g WHERE g.room) AS sent,
-       (SELECT evp.notifications_skipped(count(*)) FROM changes c, guard g WHERE NOT g.room HAVING count(*) > 0) AS skipped,
-       (SELECT evp.ring_at_commit(max(position)) FROM recorded) AS rung"#
-        )
-    };
-}
-
-/// A block applied for the first time: its history rows are new (plain inserts, without the
-/// conflict checks that cost as much as the insert when a block writes every LP of a vault).
-const BLOCK_WRITTEN: &str = block_written!("", "");
-
-/// Late events of an applied block: they write its history rows again.
-const LATE_EVENTS_WRITTEN: &str = block_written!(
-    r#"
-    ON CONFLICT (address, block_number) DO UPDATE
-       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
-           stashed_balance = EXCLUDED.stashed_balance"#,
-    r#"
-    ON CONFLICT (address, vault_address, block_number) DO UPDATE
-       SET unlocked_balance = EXCLUDED.unlocked_balance, locked_balance = EXCLUDED.locked_balance,
-           stashed_balance = EXCLUDED.stashed_balance"#
-);
-
 /// The journal's sequence so far (`floor`): the images of the block being applied come after it.
 const JOURNAL_FLOOR: &str = r#"
 SELECT (SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM evp.journal_seq s)::text AS floor"#;
@@ -273,9 +79,25 @@ VALUES ($1::numeric, $2, $3, $4::bigint, $5, $6, $7)"#
 
 /// Applies the block's events not applied yet; returns how many were applied. Consecutive
 /// Deposits and Withdrawals of a vault, WithdrawalQueued and BidPlaced of a round go as one
-/// run (see `Run`).
-pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
+/// run (see `Run`). What the block wrote (history, notifications, feed) is written now, or,
+/// given a `batch`, with the batch's blocks (a block applied for the first time) if the batch
+/// takes it (`Batch::takes`); otherwise the batch is written first.
+pub fn apply_events(
+    client: &mut SpiClient<'_>,
+    block: &BlockCtx,
+    batch: Option<&mut Batch>,
+) -> i64 {
     let rows = read_events(client, block);
+    let lp_wide = rows
+        .iter()
+        .any(|r| Kind::named(&r.name).is_some_and(Kind::is_lp_wide));
+    let batch = match batch {
+        Some(batch) if !Batch::takes(rows.len(), lp_wide) => {
+            batch.flush(client);
+            None
+        }
+        batch => batch,
+    };
     let floor: String =
         spi(read(client, JOURNAL_FLOOR, &[]).and_then(|t| t.first().get_by_name("floor")))
             .unwrap_or_else(|| "0".to_owned());
@@ -298,6 +120,12 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
     }
     apply_run(client, block, &rows, current, &mut tally);
     let [vaults, nonces] = vaults_and_nonces(tally.last_nonce);
+    let statement = match (tally.applied > 0, block.late) {
+        (false, _) => BLOCK_DONE,
+        (true, true) => LATE_EVENTS_WRITTEN,
+        (true, false) if batch.is_some() => BLOCK_DONE,
+        (true, false) => BLOCK_WRITTEN,
+    };
     let params: Vec<Param> = vec![
         block.number.clone().into(),
         block.hash.clone().into(),
@@ -306,16 +134,15 @@ pub fn apply_events(client: &mut SpiClient<'_>, block: &BlockCtx) -> i64 {
         tally.applied.to_string().into(),
         tally.ignored.to_string().into(),
         tally.failed.to_string().into(),
-        floor.into(),
+        floor.clone().into(),
     ];
-    let statement = match (tally.applied > 0, block.late) {
-        (false, _) => BLOCK_DONE,
-        (true, false) => BLOCK_WRITTEN,
-        (true, true) => LATE_EVENTS_WRITTEN,
-    };
     spi(run(client, statement, &params));
-    prune_after(client, &block.number, &block.number);
     xact::set_applying(false);
+    match batch {
+        Some(batch) if tally.applied > 0 && !block.late => batch.defer(block, tally.applied, floor),
+        Some(batch) => batch.applied(&block.number, &block.number),
+        None => prune_after(client, &block.number, &block.number),
+    }
     tally.applied
 }
 

@@ -1,14 +1,17 @@
 //! Apply: one block's events → the output tables, inside the calling transaction.
 //!
 //! `block` applies a block's events in order and handles errors, `event` decodes one event and
-//! runs its transition, `statements` holds the SQL of every transition.
+//! runs its transition, `statements` holds the SQL of every transition, `written` what a block
+//! writes once (history, notifications, feed, bookkeeping).
 
 mod block;
 mod event;
 mod statements;
+mod written;
 
 pub use block::{apply_events, error_report};
 pub use event::BlockCtx;
+pub use written::Batch;
 
 /// SQL: whether the indexer's `events` table has the optional `from_address` column (asked
 /// with each block's state: it may be added while the extension runs). Written out in each

@@ -7,7 +7,7 @@
 //! Each statement also journals the rows it is about to change, as they are before it (all of
 //! a statement's parts read the same snapshot), or NULL for a row it inserts: see
 //! sql/journal.sql. A statement that fails is rolled back with its journal. History and
-//! notifications follow once per block, from the journal (`BLOCK_WRITTEN` in block.rs).
+//! notifications follow once per block, from the journal (`apply::written`).
 
 /// The head of an insert into a table's journal: the block, the row's key, its image.
 macro_rules! journal {

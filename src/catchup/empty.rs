@@ -6,6 +6,7 @@
 //! the first other block of the queue or REVERTED row. What they leave is what applying them
 //! one by one leaves, journal pruning included.
 
+use crate::apply::Batch;
 use crate::journal::prune_after;
 use crate::spi::{run, spi};
 use pgrx::spi::SpiClient;
@@ -91,12 +92,13 @@ pub fn apply_successor(client: &mut SpiClient<'_>, block: &str) -> bool {
 }
 
 /// Records the run of empty blocks at or above block `block` (`start`), at most `max_blocks`;
-/// returns how many.
+/// returns how many. Their journal pruning goes with the walk's `batch`.
 pub fn apply_run(
     client: &mut SpiClient<'_>,
     block: &str,
     start: Start,
     max_blocks: Option<i64>,
+    batch: &mut Batch,
 ) -> i64 {
     let limit = max_blocks.map_or(MAX_RUN, |m| m.min(MAX_RUN));
     if limit <= 0 {
@@ -117,7 +119,7 @@ pub fn apply_run(
     let count = spi(row.get_by_name::<i64, _>("blocks")).unwrap_or(0);
     let first = spi(row.get_by_name::<String, _>("first"));
     if let (Some(first), Some(last)) = (first, spi(row.get_by_name::<String, _>("last"))) {
-        prune_after(client, &first, &last);
+        batch.applied(&first, &last);
     }
     count
 }

@@ -82,7 +82,7 @@ pub fn apply_late_events(client: &mut SpiClient<'_>, number: &str) -> Late {
         late: true,
     };
     match holding(client, number, &block.hash, |client| {
-        apply_events(client, &block)
+        apply_events(client, &block, None)
     }) {
         Some(_) => Late::Applied,
         None => Late::Held,

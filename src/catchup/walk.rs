@@ -2,7 +2,7 @@
 //! within a budget.
 
 use super::empty::{self, Start};
-use crate::apply::{apply_events, BlockCtx};
+use crate::apply::{apply_events, Batch, BlockCtx};
 use crate::failure::BlockFailure;
 use crate::guc::{OnError, ON_ERROR};
 use crate::ledger::hold::{hold, hold_next};
@@ -131,7 +131,8 @@ thread_local! {
     static APPLYING: RefCell<Option<Applying>> = const { RefCell::new(None) };
 }
 
-/// The walk itself (see `walk`).
+/// The walk itself (see `walk`). The writes of small blocks, and the journal pruning, wait in
+/// a batch (`apply::Batch`), written when it is full and when the walk ends.
 fn walk_blocks(
     client: &mut SpiClient<'_>,
     strictness: Strictness,
@@ -139,6 +140,7 @@ fn walk_blocks(
     through: Option<&str>,
 ) -> Walked {
     let mut walked = Walked::default();
+    let mut batch = Batch::default();
     while budget.max.is_none_or(|m| walked.spent < m) {
         let Some(queued) = candidate(client, through) else {
             break;
@@ -152,40 +154,53 @@ fn walk_blocks(
             hash: c.hash.clone(),
             spent: walked.spent,
         }));
-        walked.add(step(client, &queued, budget, walked.spent));
+        walked.add(step(client, &queued, budget, walked.spent, &mut batch));
         APPLYING.set(None);
+        if batch.is_full() {
+            batch.flush(client);
+        }
         // Nothing after a block above the tip: the next candidate would be none (one below
         // the tip would have come first, and applying a block queues nothing).
         if !c.at_or_below_tip && !queued.queued_after {
             break;
         }
     }
+    batch.flush(client);
     walked
 }
 
 /// Applies the candidate, then the empty rows that follow it, at once, if any can (see
 /// `Queued::run_follows`); `spent` of the budget is spent before.
-fn step(client: &mut SpiClient<'_>, queued: &Queued, budget: Budget, spent: i64) -> Walked {
+fn step(
+    client: &mut SpiClient<'_>,
+    queued: &Queued,
+    budget: Budget,
+    spent: i64,
+    batch: &mut Batch,
+) -> Walked {
     let c = &queued.candidate;
     let mut walked = Walked {
         blocks: 1,
-        events: apply_queued(client, queued),
+        events: apply_queued(client, queued, batch),
         spent: 1,
     };
     if c.has_row && queued.run_follows {
-        let run = empty::apply_run(client, &c.number, Start::Above, budget.run_limit(spent + 1));
+        let limit = budget.run_limit(spent + 1);
+        let run = empty::apply_run(client, &c.number, Start::Above, limit, batch);
         walked.blocks += run;
         walked.spent += budget.run_cost(run);
     }
     walked
 }
 
-/// Applies the candidate; returns its events applied.
-fn apply_queued(client: &mut SpiClient<'_>, queued: &Queued) -> i64 {
+/// Applies the candidate; returns its events applied. Its writes wait in `batch` when blocks
+/// may follow it in this walk, or wait there already; a block applied alone writes them with
+/// its bookkeeping, in one statement.
+fn apply_queued(client: &mut SpiClient<'_>, queued: &Queued, batch: &mut Batch) -> i64 {
     let c = &queued.candidate;
     if c.has_row
         && !queued.has_events
-        && empty::apply_run(client, &c.number, Start::At, Some(1)) == 1
+        && empty::apply_run(client, &c.number, Start::At, Some(1), batch) == 1
     {
         return 0;
     }
@@ -196,5 +211,6 @@ fn apply_queued(client: &mut SpiClient<'_>, queued: &Queued) -> i64 {
         events_have_emitter: queued.events_have_emitter,
         late: false,
     };
-    apply_events(client, &block)
+    let batched = queued.queued_after || !batch.is_empty();
+    apply_events(client, &block, batched.then_some(batch))
 }

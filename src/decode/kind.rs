@@ -82,6 +82,15 @@ impl Kind {
         self.round_keys().is_some()
     }
 
+    /// Whether its transition writes every LP of the vault (SPEC 4: auction start, auction
+    /// end, settlement).
+    pub fn is_lp_wide(self) -> bool {
+        matches!(
+            self,
+            Kind::AuctionStarted | Kind::AuctionEnded | Kind::OptionRoundSettled
+        )
+    }
+
     /// The layout of an event told from its key count alone (a forwarded round event has one
     /// key more). For callers that do not know the emitter, such as `evp_decode_event`.
     pub fn infer_layout<K>(self, keys: &[K]) -> Layout {
