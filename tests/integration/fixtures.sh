@@ -26,12 +26,19 @@ compare() { # db, fixture, label
 # A chain that check_chain applied, loaded again with evp.mode = off, then one evp_catchup():
 # the walk writes the history, notifications and change feed of small blocks a batch at a time
 # (src/apply/written.rs). It must leave the fixture's state and record what applying the chain
-# block by block recorded: the same change feed, row for row, and the same journal.
-check_catchup() { # name, [file creating the input tables]
+# block by block recorded: the same change feed, row for row, and the same journal. With a
+# bad block loaded after the chain, the catch-up holds it (evp.on_error = hold): the walk is
+# rolled back, batches and all, walked again up to it, and the rest must be as without it.
+check_catchup() { # name, [file creating the input tables], [a bad block's transaction]
     local name=$1 db=evp_fx_${1//-/_} cu=evp_fx_${1//-/_}_catchup
     fresh_db "$cu" "${2:-}"
     PGOPTIONS="-c evp.mode=off" q -d "$cu" -f "$fixtures/$name/chain.sql" >/dev/null
+    [ -z "${3:-}" ] || PGOPTIONS="-c evp.mode=off" q -d "$cu" -c "$3" >/dev/null
     q -d "$cu" -c "SELECT evp_catchup()" >/dev/null
+    local held expected_held=0
+    [ -z "${3:-}" ] || expected_held=1
+    held=$(q -d "$cu" -At -c "SELECT count(*) FROM evp.held_blocks")
+    [ "$held" = "$expected_held" ] || fail "fixture $name by evp_catchup(): $held blocks held, $expected_held expected"
     compare "$cu" "$name" "fixture $name by evp_catchup()"
     local feed='SELECT block_number, block_hash, table_name, op, "row", reverted FROM evp.changes ORDER BY position'
     local journal='SELECT at_block, address, vault_address, old FROM evp."journal_Liquidity_Providers" ORDER BY seq'
@@ -82,6 +89,8 @@ done < <(bad_blocks)
 echo "ok bad-input: $rejected of $cases bad blocks rejected; the errors:"
 grep -E '^ERROR' "$PGHOST/bad.err" | sed 's/^/    /'
 compare "$db" bad-input "bad-input after the bad blocks"
+# The valid chain and its first bad block, applied by one evp_catchup(): the bad block held.
+check_catchup bad-input "" "$(bad_blocks | head -z -n 1 | tr -d '\0')"
 
 # Under evp.on_error = skip each bad block is applied without its bad event, which is recorded
 # in evp.failed_events with its reason; the state stays that of the valid chain. Each case
