@@ -371,3 +371,58 @@ impl Batch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(number: &str) -> BlockCtx {
+        BlockCtx {
+            number: number.to_owned(),
+            hash: format!("0x{number}"),
+            timestamp: None,
+            events_have_emitter: false,
+            late: false,
+        }
+    }
+
+    #[test]
+    fn a_batch_takes_blocks_of_few_events_and_no_lp_wide_transition() {
+        assert!(Batch::takes(1, false));
+        assert!(Batch::takes(MAX_BLOCK_EVENTS, false));
+        assert!(!Batch::takes(MAX_BLOCK_EVENTS + 1, false));
+        assert!(!Batch::takes(1, true));
+    }
+
+    #[test]
+    fn a_batch_is_full_at_its_blocks_or_its_events() {
+        let mut batch = Batch::default();
+        assert!(batch.is_empty());
+        for n in 0..MAX_BLOCKS - 1 {
+            batch.defer(&block(&(100 + n).to_string()), 1, "7".to_owned());
+        }
+        assert!(!batch.is_empty() && !batch.is_full());
+        batch.defer(&block("999"), 1, "8".to_owned());
+        assert!(batch.is_full());
+
+        let mut batch = Batch::default();
+        batch.defer(&block("5"), MAX_EVENTS - 1, "0".to_owned());
+        assert!(!batch.is_full());
+        batch.defer(&block("6"), 1, "3".to_owned());
+        assert!(batch.is_full());
+    }
+
+    #[test]
+    fn a_batch_writes_from_its_first_blocks_floor_and_prunes_what_the_walk_applied() {
+        let mut batch = Batch::default();
+        batch.applied("10", "19");
+        assert!(batch.is_empty(), "a run of empty blocks writes nothing");
+        batch.defer(&block("20"), 2, "41".to_owned());
+        batch.applied("21", "120");
+        batch.defer(&block("121"), 1, "57".to_owned());
+        assert_eq!(batch.floor.as_deref(), Some("41"));
+        assert_eq!(batch.numbers, ["20", "121"]);
+        assert_eq!(batch.hashes, ["0x20", "0x121"]);
+        assert_eq!(batch.applied, Some(("10".to_owned(), "121".to_owned())));
+    }
+}

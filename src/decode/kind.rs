@@ -130,6 +130,19 @@ mod tests {
         assert_eq!(Kind::named("Transfer"), None);
     }
 
+    #[test]
+    fn the_lp_wide_kinds_are_auction_start_auction_end_and_settlement() {
+        let lp_wide: Vec<&str> = Kind::ALL
+            .iter()
+            .filter(|k| k.is_lp_wide())
+            .map(|k| k.name())
+            .collect();
+        assert_eq!(
+            lp_wide,
+            ["AuctionStarted", "AuctionEnded", "OptionRoundSettled"]
+        );
+    }
+
     /// `tests/event_kinds.tsv` is the registry as tests and tools outside Rust read it: name,
     /// selector, and whether it is a round event.
     fn event_kinds_file() -> String {
