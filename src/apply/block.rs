@@ -3,7 +3,7 @@
 
 use super::event::{apply_event, run_member, Applied, ApplyError, BlockCtx, EventRow, Run};
 use super::statements::journal;
-use super::written::{Batch, BLOCK_DONE, BLOCK_WRITTEN, LATE_EVENTS_WRITTEN};
+use super::written::{many_lps, Batch, BLOCK_DONE, BLOCK_WRITTEN, LATE_EVENTS_WRITTEN};
 use crate::decode::Kind;
 use crate::error::raise_with_hint;
 use crate::failure::BlockFailure;
@@ -88,11 +88,8 @@ pub fn apply_events(
     batch: Option<&mut Batch>,
 ) -> i64 {
     let rows = read_events(client, block);
-    let lp_wide = rows
-        .iter()
-        .any(|r| Kind::named(&r.name).is_some_and(Kind::is_lp_wide));
     let batch = match batch {
-        Some(batch) if !Batch::takes(rows.len(), lp_wide) => {
+        Some(batch) if !Batch::takes(rows.len(), lp_wide_of_many(client, &rows)) => {
             batch.flush(client);
             None
         }
@@ -146,6 +143,17 @@ pub fn apply_events(
     tally.applied
 }
 
+/// Whether an event of `rows` is an LP-wide transition of a vault with many LPs (see
+/// `Batch::takes`).
+fn lp_wide_of_many(client: &mut SpiClient<'_>, rows: &[EventRow]) -> bool {
+    let vaults: Vec<String> = rows
+        .iter()
+        .filter(|r| Kind::named(&r.name).is_some_and(Kind::is_lp_wide))
+        .map(EventRow::vault)
+        .collect();
+    !vaults.is_empty() && many_lps(client, vaults)
+}
+
 /// A run: one statement, in a subtransaction; if it fails, the events are applied one by one,
 /// so that the failure names its event (and only it is skipped).
 fn apply_run(
@@ -196,8 +204,7 @@ impl Tally {
         row: &EventRow,
         outcome: Result<Applied, Failure>,
     ) {
-        let vault = crate::decode::normalize_address(&row.vault_raw)
-            .unwrap_or_else(|_| row.vault_raw.clone());
+        let vault = row.vault();
         match outcome {
             Ok(Applied::Applied) => self.applied += 1,
             Ok(Applied::Ignored) => self.ignored += 1,

@@ -20,6 +20,13 @@ pub struct EventRow {
     pub emitter: Option<String>,
 }
 
+impl EventRow {
+    /// Its vault, normalised when it parses (else as written: the event fails on it).
+    pub fn vault(&self) -> String {
+        crate::decode::normalize_address(&self.vault_raw).unwrap_or_else(|_| self.vault_raw.clone())
+    }
+}
+
 /// The block being applied.
 pub struct BlockCtx {
     pub number: String,

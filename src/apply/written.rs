@@ -7,7 +7,7 @@
 use super::event::BlockCtx;
 use super::statements::journal;
 use crate::journal::prune_after;
-use crate::spi::{run, spi, Param};
+use crate::spi::{read, run, spi, Param};
 use crate::xact;
 use pgrx::spi::SpiClient;
 
@@ -303,8 +303,24 @@ const BATCH_WRITTEN: &str = written!(
 const MAX_BLOCKS: usize = 64;
 const MAX_EVENTS: i64 = 1_000;
 
-/// The most events of a block a batch takes.
+/// The most events of a block a batch takes, and LPs of a vault whose LP-wide transition it
+/// takes.
 const MAX_BLOCK_EVENTS: usize = 16;
+const MAX_VAULT_LPS: usize = 64;
+
+/// Whether one of vaults $1 has more than $2 LPs (each counted up to one more, by its index).
+const MANY_LPS: &str = r#"
+SELECT coalesce(bool_or(c.n > $2::bigint), false) AS many
+  FROM unnest($1::text[]) AS v(address)
+ CROSS JOIN LATERAL (SELECT count(*) AS n
+                       FROM (SELECT FROM public."Liquidity_Providers" l
+                              WHERE l.vault_address = v.address LIMIT $2::bigint + 1) s) c"#;
+
+/// Whether one of `vaults` has more LPs than a batch takes an LP-wide transition of.
+pub fn many_lps(client: &mut SpiClient<'_>, vaults: Vec<String>) -> bool {
+    let params = [vaults.into(), MAX_VAULT_LPS.to_string().into()];
+    spi(read(client, MANY_LPS, &params).and_then(|t| t.first().get_by_name("many"))).unwrap_or(true)
+}
 
 /// Blocks a walk applied whose writes wait to go together, and the blocks it applied whose
 /// journal pruning waits for them (a prune could remove their journal: `evp.journal_horizon`
@@ -321,12 +337,13 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Whether a block of `events` events, `lp_wide` if one of them is an LP-wide transition,
-    /// goes with a batch. A batch writes its rows in block order, which costs a sort of them
-    /// all; a block of few rows saves more than that (a statement), one that writes many
-    /// (every LP of a vault) does not, and writes alone.
-    pub fn takes(events: usize, lp_wide: bool) -> bool {
-        events <= MAX_BLOCK_EVENTS && !lp_wide
+    /// Whether a block of `events` events goes with a batch, `many_lps` if one of them is an
+    /// LP-wide transition of a vault with many LPs (`many_lps()`). A batch writes its rows in
+    /// block order, which costs a sort of them all; a block of few rows saves more than that
+    /// (a statement), one that writes many (every LP of a big vault) does not, and writes
+    /// alone.
+    pub fn takes(events: usize, many_lps: bool) -> bool {
+        events <= MAX_BLOCK_EVENTS && !many_lps
     }
 
     /// Whether no block's writes wait.
@@ -387,7 +404,7 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_takes_blocks_of_few_events_and_no_lp_wide_transition() {
+    fn a_batch_takes_blocks_of_few_events_and_no_lp_wide_transition_of_many_lps() {
         assert!(Batch::takes(1, false));
         assert!(Batch::takes(MAX_BLOCK_EVENTS, false));
         assert!(!Batch::takes(MAX_BLOCK_EVENTS + 1, false));
