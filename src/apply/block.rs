@@ -89,7 +89,7 @@ pub fn apply_events(
 ) -> i64 {
     let rows = read_events(client, block);
     let batch = match batch {
-        Some(batch) if !Batch::takes(rows.len(), lp_wide_of_many(client, &rows)) => {
+        Some(batch) if !Batch::takes(rows.len(), || lp_wide_of_many(client, &rows)) => {
             batch.flush(client);
             None
         }

@@ -337,13 +337,13 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Whether a block of `events` events goes with a batch, `many_lps` if one of them is an
-    /// LP-wide transition of a vault with many LPs (`many_lps()`). A batch writes its rows in
-    /// block order, which costs a sort of them all; a block of few rows saves more than that
-    /// (a statement), one that writes many (every LP of a big vault) does not, and writes
-    /// alone.
-    pub fn takes(events: usize, many_lps: bool) -> bool {
-        events <= MAX_BLOCK_EVENTS && !many_lps
+    /// Whether a block of `events` events goes with a batch; `many_lps` says whether one of
+    /// them is an LP-wide transition of a vault with many LPs (`many_lps()`), asked only of a
+    /// block of few events. A batch writes its rows in block order, which costs a sort of them
+    /// all; a block of few rows saves more than that (a statement), one that writes many
+    /// (every LP of a big vault) does not, and writes alone.
+    pub fn takes(events: usize, many_lps: impl FnOnce() -> bool) -> bool {
+        events <= MAX_BLOCK_EVENTS && !many_lps()
     }
 
     /// Whether no block's writes wait.
@@ -405,10 +405,13 @@ mod tests {
 
     #[test]
     fn a_batch_takes_blocks_of_few_events_and_no_lp_wide_transition_of_many_lps() {
-        assert!(Batch::takes(1, false));
-        assert!(Batch::takes(MAX_BLOCK_EVENTS, false));
-        assert!(!Batch::takes(MAX_BLOCK_EVENTS + 1, false));
-        assert!(!Batch::takes(1, true));
+        assert!(Batch::takes(1, || false));
+        assert!(Batch::takes(MAX_BLOCK_EVENTS, || false));
+        assert!(!Batch::takes(MAX_BLOCK_EVENTS + 1, || false));
+        assert!(!Batch::takes(1, || true));
+        assert!(!Batch::takes(MAX_BLOCK_EVENTS + 1, || unreachable!(
+            "a block of many events writes alone"
+        )),);
     }
 
     #[test]

@@ -18,12 +18,11 @@ use rules::Candidate;
 /// anything after it, and whether the lowest entry above its number is an empty row at the
 /// next number (where a run of empty rows would start: `catchup::empty`). A row at or below
 /// the applied tip is passed over: it was refused when it arrived in sync mode, and waits for
-/// a revert otherwise. Each probe is one
-/// step of an index, and starts above the applied tip where it can: the entries a catch-up
-/// applied earlier in its transaction stay in the queue's index, dead, until a vacuum, and a
-/// scan from the index's start would visit them all (quadratic). Below the tip only blocks
-/// without a row can wait (a vault registered late: its deployment block), few, in an index
-/// of their own.
+/// a revert otherwise. Each probe is one step of an index, and starts above the applied tip
+/// where it can: the entries a catch-up applied earlier in its transaction stay in the queue's
+/// index, dead, until a vacuum, and a scan from the index's start would visit them all
+/// (quadratic). Below the tip only blocks without a row can wait (a vault registered late: its
+/// deployment block), few, in an index of their own.
 const CANDIDATE: &str = concat!(
     r#"
 WITH tip AS (
