@@ -16,6 +16,7 @@ import time
 import psycopg
 
 import chain as gen
+import outputs
 import workloads as wl
 from external import External
 
@@ -23,6 +24,7 @@ from external import External
 SECTIONS = {
     "dense": "the dense fixture's chain: sync, and evp_catchup() after a load with evp.mode = off",
     "feed": "the change feed's cost: the dense fixture's chain, sync, with evp.feed on and off",
+    "outputs": "the outputs alone: the rows sync writes for the dense fixture and the bench chain, written with no logic",
     "chain": "the bench chain: sync, revert vs apply",
     "external": "the external baseline on the bench chain (runs chain too: it is compared with its floor and sync)",
     "worker": "the worker: on the bench chain and on a long history",
@@ -352,6 +354,50 @@ def feed(b):
     b.same_state("the dense fixture", "bench_feed_off")
 
 
+def outputs_alone(b, name, db, transactions):
+    """`transactions` loaded in sync mode once, keeping every block's journal, to learn what each
+    block writes (outputs.py); then, against the floor and sync, the same load into a database
+    whose extension's triggers are off and whose own trigger writes those rows for each block
+    row, all of them and without each of `outputs.PARTS` in turn."""
+    fresh_db(b.admin, f"{db}_src")
+    with psycopg.connect(dbname=f"{db}_src", autocommit=True,
+                         options=f"-c evp.mode=sync -c evp.journal_horizon={2**31 - 1}") as c:
+        load(c, transactions)
+        payloads = outputs.payloads(c)
+    assert len(payloads) == len(transactions), f"{name}: one block per transaction expected"
+
+    def outputs_load(without=()):
+        fresh_db(b.admin, f"{db}_outputs")
+        with psycopg.connect(dbname=f"{db}_outputs", autocommit=True, options="-c session_replication_role=replica") as c:
+            outputs.prepare(c, payloads, without)
+            seconds = load(c, transactions)
+        if not without:
+            b.same_state(name, f"{db}_outputs")
+        return seconds
+
+    (floor, _), (sync, _), (alone, _), *parts = medians(
+        b.a.runs,
+        lambda: fresh_load(b.admin, f"{db}_floor", transactions, extension=False),
+        lambda: fresh_load(b.admin, f"{db}_sync", transactions, mode="sync"),
+        outputs_load,
+        *[lambda part=part: outputs_load((part,)) for part in outputs.PARTS])
+    b.same_state(name, f"{db}_sync")
+    n = len(transactions)
+    per_block = lambda seconds: f"{seconds / n * 1e6:,.0f} µs"
+    cost = {part: alone - without for part, (without, _) in zip(outputs.PARTS, parts)}
+    b.row(f"{name}: its outputs alone, written with no logic", alone, f"{alone / floor:.2f}× floor",
+          f"floor {floor:.3f} s; sync {sync:.3f} s ({sync / floor:.2f}×); added per block: the outputs alone "
+          f"{per_block(alone - floor)}, sync {per_block(sync - floor)}; of the outputs' per block: "
+          + ", ".join(f"{part} {per_block(c)}" for part, c in cost.items())
+          + f"; the rest (state rows, ledger, nonces) {per_block(alone - floor - sum(cost.values()))}")
+
+
+def outputs_section(b):
+    outputs_alone(b, "dense fixture", "bench_outputs_dense", wl.dense_chain())
+    outputs_alone(b, "small blocks", "bench_outputs_small", wl.block_transactions(wl.small_chain()))
+    outputs_alone(b, f"bench chain{b.chain_at}", "bench_outputs_chain", wl.block_transactions(b.blocks))
+
+
 def bench_chain(b):
     floor, sync, lat = b.sync_vs_floor(f"bench chain: {len(b.blocks)} blocks, {b.events:,} events, one transaction "
                                        f"each, sync", "bench_chain", wl.block_transactions(b.blocks))
@@ -470,7 +516,7 @@ def history(b):
         b.same_state(f"the {n:,}-block history", "bench_history")
 
 
-RUN = {"dense": dense, "feed": feed, "chain": bench_chain, "external": external, "worker": worker, "scale": scale, "empty": empty,
+RUN = {"dense": dense, "feed": feed, "outputs": outputs_section, "chain": bench_chain, "external": external, "worker": worker, "scale": scale, "empty": empty,
        "small": small, "history": history}
 
 
