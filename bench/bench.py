@@ -536,8 +536,8 @@ def write_markdown(b, sections):
         out.write("# Benchmarks\n\n")
         out.write(f"Produced by `{a.command}` on {time.strftime('%Y-%m-%d')}; machine: {machine(b.admin)}.\n")
         runs = f"the median of {a.runs} runs, taken in turn" if a.runs > 1 else "one run"
-        out.write(f"Release build of the extension. Each figure and its floor are {runs}; the scale runs and revert are "
-                  "one run each. Sections run: "
+        out.write(f"Release build of the extension. Each figure and its floor are {runs}; the outputs alone of "
+                  f"{max(a.runs, 5)}; the scale runs and revert are one run each. Sections run: "
                   f"{', '.join(s for s in SECTIONS if s in sections)}.\n\n")
         out.write("Every floor is the same load into the same tables with the extension not installed (its input "
                   "tables kept by DROP EXTENSION, or the Pitch Lake indexer's schema). A load is timed transaction by "
