@@ -24,7 +24,8 @@ from external import External
 SECTIONS = {
     "dense": "the dense fixture's chain: sync, and evp_catchup() after a load with evp.mode = off",
     "feed": "the change feed's cost: the dense fixture's chain, sync, with evp.feed on and off",
-    "outputs": "the outputs alone: the rows sync writes for the dense fixture and the bench chain, written with no logic",
+    "outputs": "the outputs alone: the rows sync writes for the dense fixture, small blocks and the bench chain, "
+               "written with no logic",
     "chain": "the bench chain: sync, revert vs apply",
     "external": "the external baseline on the bench chain (runs chain too: it is compared with its floor and sync)",
     "worker": "the worker: on the bench chain and on a long history",
@@ -391,7 +392,7 @@ def outputs_alone(b, name, db, transactions):
           f"{per_block(alone - floor)}, sync {per_block(sync - floor)}; the outputs alone per block p99 "
           f"{ms(pct(alone_t, 99))}; of the outputs' per block: "
           + ", ".join(f"{part} {per_block(c)}" for part, c in cost.items())
-          + f"; the rest (state rows, ledger, nonces) {per_block(alone - floor - sum(cost.values()))}")
+          + f"; the rest (state rows, ledger, nonces, reading the rows) {per_block(alone - floor - sum(cost.values()))}")
 
 
 def outputs_section(b):
