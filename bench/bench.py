@@ -365,6 +365,7 @@ def outputs_alone(b, name, db, transactions):
                          options=f"-c evp.mode=sync -c evp.journal_horizon={2**31 - 1}") as c:
         load(c, transactions)
         payloads = outputs.payloads(c)
+        written = c.execute(outputs.WRITTEN).fetchone()
     assert len(payloads) == len(transactions), f"{name}: one block per transaction expected"
 
     def outputs_load(without=()):
@@ -372,6 +373,7 @@ def outputs_alone(b, name, db, transactions):
         with psycopg.connect(dbname=f"{db}_outputs", autocommit=True, options="-c session_replication_role=replica") as c:
             outputs.prepare(c, payloads, without)
             seconds = load(c, transactions)
+            assert without or c.execute(outputs.WRITTEN).fetchone() == written, f"{name}: the outputs alone wrote other rows"
         if not without:
             b.same_state(name, f"{db}_outputs")
         return seconds

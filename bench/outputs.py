@@ -39,6 +39,21 @@ SELECT b.block_number::text, evp.normalize_felt(b.block_hash) AS hash,
   FROM starknet_blocks b ORDER BY b.block_number"""
 
 
+# What a load wrote, to compare the outputs alone with sync: the feed's rows, and a digest of
+# the eight output tables.
+WRITTEN = """
+SELECT (SELECT count(*) FROM evp.changes),
+       (SELECT md5(string_agg(r, '|' ORDER BY r))
+          FROM (SELECT to_jsonb(t)::text AS r FROM public."VaultStates" t
+                UNION ALL SELECT to_jsonb(t)::text FROM public."Liquidity_Providers" t
+                UNION ALL SELECT to_jsonb(t)::text FROM public."Option_Rounds" t
+                UNION ALL SELECT to_jsonb(t)::text FROM public."Queued_Liquidity" t
+                UNION ALL SELECT to_jsonb(t)::text FROM public."Option_Buyers" t
+                UNION ALL SELECT to_jsonb(t)::text FROM public."Bids" t
+                UNION ALL SELECT to_jsonb(t)::text FROM public."Vault_Historic" t
+                UNION ALL SELECT to_jsonb(t)::text FROM public."Liquidity_Providers_Historic" t) s)"""
+
+
 def payloads(conn):
     """Each block's (number, hash, payload as JSON text), in block order, from a database a sync
     load wrote with a journal that kept every block (evp.journal_horizon above the chain's)."""
