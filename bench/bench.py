@@ -359,7 +359,8 @@ def outputs_alone(b, name, db, transactions):
     """`transactions` loaded in sync mode once, keeping every block's journal, to learn what each
     block writes (outputs.py); then, against the floor and sync, the same load into a database
     whose extension's triggers are off and whose own trigger writes those rows for each block
-    row, all of them and without each of `outputs.PARTS` in turn."""
+    row, all of them and without each of `outputs.PARTS` in turn. Each sync load and each load of
+    all the outputs must leave what the first load left (`outputs.WRITTEN`)."""
     fresh_db(b.admin, f"{db}_src")
     with psycopg.connect(dbname=f"{db}_src", autocommit=True,
                          options=f"-c evp.mode=sync -c evp.journal_horizon={2**31 - 1}") as c:
@@ -374,18 +375,21 @@ def outputs_alone(b, name, db, transactions):
             outputs.prepare(c, payloads, without)
             seconds = load(c, transactions)
             assert without or c.execute(outputs.WRITTEN).fetchone() == written, f"{name}: the outputs alone wrote other rows"
-        if not without:
-            b.same_state(name, f"{db}_outputs")
+        return seconds
+
+    def sync_load():
+        seconds = fresh_load(b.admin, f"{db}_sync", transactions, mode="sync")
+        with connect(f"{db}_sync") as c:
+            assert c.execute(outputs.WRITTEN).fetchone() == written, f"{name}: sync wrote other rows than before"
         return seconds
 
     # Parts are differences of medians: more runs than the others, to keep them above the noise.
     (floor, _), (sync, _), (alone, alone_t), *parts = medians(
         max(b.a.runs, 5),
         lambda: fresh_load(b.admin, f"{db}_floor", transactions, extension=False),
-        lambda: fresh_load(b.admin, f"{db}_sync", transactions, mode="sync"),
+        sync_load,
         outputs_load,
         *[lambda part=part: outputs_load((part,)) for part in outputs.PARTS])
-    b.same_state(name, f"{db}_sync")
     n = len(transactions)
     per_block = lambda seconds: f"{seconds / n * 1e6:,.0f} µs"
     cost = {part: alone - without for part, (without, _) in zip(outputs.PARTS, parts)}

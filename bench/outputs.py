@@ -30,8 +30,8 @@ SELECT b.block_number::text, evp.normalize_felt(b.block_hash) AS hash,
            'changes', (SELECT jsonb_agg(jsonb_build_object('t', c.table_name, 'op', c.op, 'row', c."row") ORDER BY c.position)
                          FROM evp.changes c WHERE c.block_number = b.block_number),
            'lp_round_liquidity', (SELECT jsonb_agg(to_jsonb(l)) FROM evp.journal_lp_round_liquidity j
-                                    JOIN evp.lp_round_liquidity l USING (round_address)
-                                   WHERE j.at_block = b.block_number AND l.lp_address = j.lp_address),
+                                    JOIN evp.lp_round_liquidity l USING (round_address, lp_address)
+                                   WHERE j.at_block = b.block_number),
            'vault_progress', (SELECT jsonb_agg(jsonb_build_object('vault_address', p.v, 'last_nonce', p.n))
                                 FROM (SELECT evp.normalize_felt(e.vault_address) AS v, max(e.event_nonce) AS n
                                         FROM events e WHERE e.block_number = b.block_number GROUP BY 1) p),
